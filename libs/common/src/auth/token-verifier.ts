@@ -1,0 +1,120 @@
+import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { AppError } from '../errors/app-error';
+import type { Clock } from '../ops/clock';
+
+/** Roles of DESIGN.md section 4. */
+export const ROLES = ['ceo', 'manager', 'member', 'observer'] as const;
+/** A user's role. */
+export type Role = (typeof ROLES)[number];
+
+/** The claims Concord relies on after verification. */
+export interface AccessClaims {
+  sub: string;
+  sid: string;
+  jti: string;
+  role: Role;
+  iat: number;
+  exp: number;
+}
+
+/** Options of {@link createTokenVerifier}. */
+export interface TokenVerifierOptions {
+  /** Key resolver: `createRemoteJWKSet(JWKS_URL)` in verifiers, the local key set in auth-service. */
+  keys: JWTVerifyGetKey;
+  issuer: string;
+  audience: string;
+  /** Allow-list; anything else (none, HS256 with the public key, …) is refused before any crypto. */
+  algorithms: string[];
+  clockToleranceSeconds: number;
+  clock: Clock;
+  /** Verified-token cache capacity (0 disables). */
+  cacheSize?: number;
+}
+
+/** Maximum accepted token length (DESIGN.md section 3: oversized > 8 KiB). */
+export const MAX_TOKEN_BYTES = 8 * 1024;
+
+/** Verifies access tokens. */
+export interface TokenVerifier {
+  verify(token: string): Promise<AccessClaims>;
+}
+
+function unauthorized(detail: string): AppError {
+  return new AppError('UNAUTHORIZED', detail, { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+}
+
+function toClaims(payload: JWTPayload): AccessClaims {
+  const { sub, sid, jti, role, iat, exp } = payload as Record<string, unknown>;
+  if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string') {
+    throw unauthorized('The access token lacks required claims');
+  }
+  if (typeof exp !== 'number' || typeof iat !== 'number') throw unauthorized('The access token lacks required claims');
+  if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
+    throw unauthorized('The access token has an invalid role');
+  }
+  return { sub, sid, jti, role: role as Role, iat, exp };
+}
+
+/**
+ * JWT access-token verification (DESIGN.md section 4): algorithm allow-list, `typ: at+jwt`, issuer,
+ * audience, required `exp/jti/sid`, bounded clock skew, `kid` resolved only against the configured
+ * key set, 8 KiB cap. A bounded cache of already verified tokens (keyed by the exact token text,
+ * re-checked for expiry on every hit) removes the signature cost from repeat requests; revocation
+ * is never cached — it is checked per request by the caller.
+ */
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  const capacity = options.cacheSize ?? 10_000;
+  const cache = new Map<string, AccessClaims>();
+  const toleranceMs = options.clockToleranceSeconds * 1000;
+
+  function cached(token: string): AccessClaims | undefined {
+    const claims = cache.get(token);
+    if (!claims) return undefined;
+    if (claims.exp * 1000 + toleranceMs <= options.clock.now()) {
+      cache.delete(token);
+      return undefined;
+    }
+    return claims;
+  }
+
+  function remember(token: string, claims: AccessClaims): void {
+    if (capacity <= 0) return;
+    if (cache.size >= capacity) {
+      const oldest = cache.keys().next();
+      if (!oldest.done) cache.delete(oldest.value);
+    }
+    cache.set(token, claims);
+  }
+
+  return {
+    async verify(token) {
+      if (token.length === 0) throw unauthorized('Missing access token');
+      if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) throw unauthorized('The access token is too large');
+      const hit = cached(token);
+      if (hit) return hit;
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, options.keys, {
+          issuer: options.issuer,
+          audience: options.audience,
+          algorithms: options.algorithms,
+          typ: 'at+jwt',
+          clockTolerance: options.clockToleranceSeconds,
+          currentDate: new Date(options.clock.now()),
+          requiredClaims: ['exp', 'iat', 'jti', 'sid', 'sub'],
+        }));
+      } catch (err) {
+        if (err instanceof errors.JWTExpired) throw unauthorized('The access token has expired');
+        if (err instanceof errors.JOSEError) throw unauthorized('The access token is invalid');
+        // Anything else comes from fetching the key set: a dependency outage, not the client's fault.
+        throw new AppError('SERVICE_UNAVAILABLE', 'Signing keys are unavailable', {
+          headers: { 'Retry-After': '1' },
+          cause: err,
+        });
+      }
+      const claims = toClaims(payload);
+      remember(token, claims);
+      return claims;
+    },
+  };
+}

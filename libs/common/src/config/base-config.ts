@@ -1,0 +1,76 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import {
+  envBoolean,
+  envInt,
+  envPort,
+  envUrl,
+  logLevel,
+  optionalFile,
+  trustedProxies,
+} from './env-types';
+
+/** Defaults that differ per service. */
+export interface ServiceDefaults {
+  service: string;
+  port: number;
+  metricsPort: number;
+}
+
+/**
+ * The canonical env names every service shares (DESIGN.md section 7). Services extend the returned
+ * object schema with their own keys and pass the result to {@link loadConfig}.
+ */
+export function baseEnvSchema(defaults: ServiceDefaults) {
+  return z.object({
+    HOST: z.preprocess((v) => (v === '' || v === undefined ? '127.0.0.1' : v), z.string()),
+    PORT: envPort(defaults.port),
+    METRICS_PORT: envPort(defaults.metricsPort),
+    DATABASE_URL: envUrl('postgresql://postgres@127.0.0.1:5432/concord', ['postgresql:', 'postgres:']),
+    REDIS_URL: envUrl('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    REDIS_PREFIX: z.preprocess(
+      (v) => (v === '' || v === undefined ? 'concord:' : v),
+      z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . - only'),
+    ),
+    TRUSTED_PROXIES: trustedProxies,
+    TLS_CERT_FILE: optionalFile,
+    TLS_KEY_FILE: optionalFile,
+    TLS_CA_FILE: optionalFile,
+    JWT_ISSUER: z.preprocess((v) => (v === '' || v === undefined ? 'https://localhost:8443' : v), z.string().min(1)),
+    JWT_AUDIENCE: z.preprocess((v) => (v === '' || v === undefined ? 'concord' : v), z.string().min(1)),
+    JWKS_URL: envUrl(undefined, ['http:', 'https:']),
+    JWT_CLOCK_TOLERANCE_SECONDS: envInt(60, 0, 60),
+    REVOCATION_LEASE_MS: envInt(10_000, 500, 300_000),
+    REVOCATION_CLOCK_SKEW_MS: envInt(250, 0, 10_000),
+    REPLICA_ID: z.preprocess(
+      (v) => (v === '' || v === undefined ? `${defaults.service}-${hostname()}-${process.pid}` : v),
+      z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits and . _ : - only'),
+    ),
+    EXPOSE_REPLICA_HEADER: envBoolean(false),
+    LOG_LEVEL: logLevel,
+    SHUTDOWN_GRACE_MS: envInt(10_000, 0, 120_000),
+  });
+}
+
+/** TLS pairing rules shared by every service (DESIGN.md section 7). */
+export function checkTlsPairing(
+  env: { TLS_CERT_FILE?: string; TLS_KEY_FILE?: string; TLS_CA_FILE?: string },
+  ctx: z.RefinementCtx,
+): void {
+  const cert = env.TLS_CERT_FILE !== undefined;
+  const key = env.TLS_KEY_FILE !== undefined;
+  if (cert !== key) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [cert ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'],
+      message: 'TLS_CERT_FILE and TLS_KEY_FILE must be set together',
+    });
+  }
+  if (env.TLS_CA_FILE !== undefined && !(cert && key)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TLS_CA_FILE'],
+      message: 'TLS_CA_FILE (client-certificate verification) requires TLS_CERT_FILE and TLS_KEY_FILE',
+    });
+  }
+}

@@ -1,0 +1,76 @@
+import { existsSync, statSync } from 'node:fs';
+import { z } from 'zod';
+import { parseTrustedProxies } from '../net/trusted-proxies';
+
+/** Environment strings are "unset" when empty (DESIGN.md section 7). */
+function emptyAsUndefined(value: unknown): unknown {
+  return typeof value === 'string' && value.trim() === '' ? undefined : value;
+}
+
+/** An optional string where the empty string means unset. */
+export const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+
+/** An optional path to a readable file; empty means unset. */
+export const optionalFile = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .refine((p) => existsSync(p) && statSync(p).isFile(), { message: 'file does not exist' })
+    .optional(),
+);
+
+/** `true/false/1/0/yes/no`, with a default. */
+export function envBoolean(defaultValue: boolean) {
+  return z.preprocess(
+    (v) => emptyAsUndefined(v) ?? String(defaultValue),
+    z
+      .string()
+      .toLowerCase()
+      .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), { message: 'expected true or false' })
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  );
+}
+
+/** An integer with bounds and a default. */
+export function envInt(defaultValue: number, min: number, max: number) {
+  return z.preprocess((v) => emptyAsUndefined(v) ?? defaultValue, z.coerce.number().int().min(min).max(max));
+}
+
+/** A TCP port (0 lets the OS choose, which tests use). */
+export function envPort(defaultValue: number) {
+  return envInt(defaultValue, 0, 65535);
+}
+
+/** A URL with one of the given protocols. */
+export function envUrl(defaultValue: string | undefined, protocols: string[]) {
+  const url = z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected a ${protocols.join(' or ')} URL` },
+  );
+  return z.preprocess((v) => emptyAsUndefined(v) ?? defaultValue, defaultValue === undefined ? url.optional() : url);
+}
+
+/** `TRUSTED_PROXIES`: comma-separated IPs/CIDRs; prefix length 0 refused. */
+export const trustedProxies = z.preprocess(
+  (v) => emptyAsUndefined(v) ?? '',
+  z.string().transform((text, ctx) => {
+    try {
+      return parseTrustedProxies(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+);
+
+/** pino levels. */
+export const logLevel = z.preprocess(
+  (v) => emptyAsUndefined(v) ?? 'info',
+  z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+);

@@ -1,0 +1,69 @@
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { AppError } from '../errors/app-error';
+import { problemBody, toAppError } from '../errors/problem';
+import type { Logger } from '../logging/logger';
+
+/** Writes `appError` as `application/problem+json`. */
+export function sendProblem(req: Request, res: Response, appError: AppError): void {
+  for (const [name, value] of Object.entries(appError.headers)) res.setHeader(name, value);
+  res
+    .status(appError.status)
+    .type('application/problem+json')
+    .send(JSON.stringify(problemBody(appError, req.originalUrl.split('?')[0] ?? '/', req.id)));
+}
+
+/**
+ * The one error middleware: typed errors keep their code, everything else becomes 8000 without
+ * leaking internals and is logged with its stack (never swallowed).
+ */
+export function problemHandler(logger: Logger) {
+  return (err: unknown, req: Request, res: Response, next: NextFunction): void => {
+    const { appError, expected } = toAppError(err);
+    if (!expected) logger.error({ err, request_id: req.id }, 'unhandled error');
+    else if (appError.status >= 500) logger.warn({ request_id: req.id, code: appError.code, detail: appError.detail }, 'request failed');
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    sendProblem(req, res, appError);
+  };
+}
+
+/** Final route: nothing matched. */
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new AppError('RESOURCE_NOT_FOUND', `No resource at ${req.path}`));
+};
+
+/** Mounted with `.all()` after a route's methods: answers 405 with `Allow`. */
+export function methodNotAllowed(allowed: string[]): RequestHandler {
+  const allow = [...new Set([...allowed, ...(allowed.includes('GET') ? ['HEAD'] : [])])].join(', ');
+  return (req, _res, next) => {
+    next(new AppError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here`, { headers: { Allow: allow } }));
+  };
+}
+
+/**
+ * JSON body parsing with the two client errors separated: a body that is not JSON at all is 415,
+ * JSON that does not parse is 400, a body over `limit` is 413. Requests without a body pass.
+ */
+export function jsonBody(limit: string, options: { allowForm?: boolean } = {}): RequestHandler[] {
+  const parseJson = express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] });
+  const parseForm = express.urlencoded({ limit, extended: false });
+  const contentCheck: RequestHandler = (req, _res, next) => {
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (!hasBody) {
+      next();
+      return;
+    }
+    if (req.is(['application/json', 'application/*+json'])) {
+      next();
+      return;
+    }
+    if (options.allowForm && req.is('application/x-www-form-urlencoded')) {
+      next();
+      return;
+    }
+    next(new AppError('UNSUPPORTED_MEDIA_TYPE', 'The body must be application/json'));
+  };
+  return options.allowForm ? [contentCheck, parseJson, parseForm] : [contentCheck, parseJson];
+}

@@ -1,0 +1,26 @@
+/**
+ * @concord/common: what at least two Concord services share — configuration, errors, logging,
+ * client-IP resolution, Redis clients, JWT verification, the revocation cache, health and metrics.
+ */
+export * from './errors/error-catalogue';
+export * from './errors/app-error';
+export * from './errors/problem';
+export * from './config/env-types';
+export * from './config/base-config';
+export * from './config/load-config';
+export * from './net/trusted-proxies';
+export * from './net/client-ip';
+export * from './logging/logger';
+export * from './http/request-context';
+export * from './http/request-logger';
+export * from './http/problem-middleware';
+export * from './redis/redis-clients';
+export * from './auth/revocation-protocol';
+export * from './auth/revocation-store';
+export * from './auth/revocation-cache';
+export * from './auth/token-verifier';
+export * from './auth/authenticator';
+export * from './ops/clock';
+export * from './ops/health';
+export * from './ops/metrics';
+export * from './ops/http-server';

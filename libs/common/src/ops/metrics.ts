@@ -1,0 +1,67 @@
+import http from 'node:http';
+import type { NextFunction, Request, Response } from 'express';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** A process's Prometheus registry plus the HTTP instruments every service records. */
+export interface Metrics {
+  registry: Registry;
+  httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /** Express middleware recording {@link Metrics.httpDuration}. */
+  httpMiddleware(req: Request, res: Response, next: NextFunction): void;
+  counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L>;
+  gauge(name: string, help: string, collect: () => number): Gauge;
+}
+
+/** Creates the registry (default process metrics included) labelled with service and replica. */
+export function createMetrics(service: string, replica: string): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service, replica });
+  collectDefaultMetrics({ register: registry });
+  const httpDuration = new Histogram({
+    name: 'concord_http_request_duration_seconds',
+    help: 'HTTP request duration by route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  return {
+    registry,
+    httpDuration,
+    httpMiddleware(req, res, next) {
+      const end = httpDuration.startTimer();
+      res.on('finish', () => {
+        // Route templates, never raw paths: ids in paths would explode label cardinality.
+        const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+        end({ method: req.method, route, status: String(res.statusCode) });
+      });
+      next();
+    },
+    counter(name, help, labelNames) {
+      return new Counter({ name, help, labelNames, registers: [registry] });
+    },
+    gauge(name, help, collect) {
+      return new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(collect());
+        },
+      });
+    },
+  };
+}
+
+/** Serves `/metrics` on its own port (never routed by nginx). */
+export function createMetricsServer(registry: Registry): http.Server {
+  return http.createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (body) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(body),
+      (err: unknown) => res.writeHead(500).end(String(err)),
+    );
+  });
+}

@@ -1,0 +1,1 @@
+export { PrismaClient } from '../generated/prisma/client';

@@ -1,0 +1,2 @@
+import { hello } from '@concord/common';
+console.log(hello());

@@ -15,6 +15,7 @@ export * from './http/request-context';
 export * from './http/request-logger';
 export * from './http/problem-middleware';
 export * from './redis/redis-clients';
+export * from './pg/pg-pool';
 export * from './auth/revocation-protocol';
 export * from './auth/revocation-store';
 export * from './auth/revocation-cache';

@@ -1,5 +1,5 @@
-// Helpers over PostgreSQL connection URLs. Kept apart so that no caller hand-edits URL strings
-// (and so that no log line ever carries the password part of one).
+// Helpers over PostgreSQL connection URLs, so that no caller hand-edits URL strings. Callers log
+// the database name from here, never a whole URL: it may carry a password.
 
 /** The database a connection URL points at, e.g. `concord` for `postgresql://h:5432/concord`. */
 export function databaseNameOf(databaseUrl: string): string {
@@ -14,14 +14,5 @@ export function databaseNameOf(databaseUrl: string): string {
 export function withDatabaseName(databaseUrl: string, databaseName: string): string {
   const url = new URL(databaseUrl);
   url.pathname = `/${encodeURIComponent(databaseName)}`;
-  return url.toString();
-}
-
-/** A URL safe to print: the password, if any, is replaced. */
-export function redactDatabaseUrl(databaseUrl: string): string {
-  const url = new URL(databaseUrl);
-  if (url.password !== '') {
-    url.password = '***';
-  }
   return url.toString();
 }

@@ -1,2 +1,261 @@
-import { hello } from '@concord/common';
-console.log(hello());
+import {
+  closeGracefully,
+  ConfigError,
+  createAuthenticator,
+  createClientIpResolver,
+  createLogger,
+  createMetrics,
+  createMetricsServer,
+  createPgPool,
+  createRedisClients,
+  createRedisRevocationStore,
+  createRevocationCache,
+  createServer,
+  createTokenVerifier,
+  exposureWarning,
+  listen,
+  revocationKeys,
+  systemClock,
+  type Clock,
+  type Logger,
+} from '@concord/common';
+import { readConfig, type Config } from './config';
+import { createApp } from './app';
+import { createAccessTokenIssuer } from './data-access/access-token-issuer';
+import { loadKeyRing } from './data-access/key-ring';
+import { createFixedWindowLimiter, createLoginThrottle } from './data-access/login-throttle.store';
+import { createRedisRevocationPublisher } from './data-access/revocation-publisher';
+import { createSessionRepository } from './data-access/session.repository';
+import { createUserRepository } from './data-access/user.repository';
+import { createArgon2Hasher } from './domain/argon2-password-hasher';
+import { createAuthService } from './domain/auth.service';
+import { createSessionRevoker } from './domain/session-revoker';
+import { createSessionService } from './domain/session.service';
+import { createUserService } from './domain/user.service';
+
+/** A running auth-service process. */
+export interface RunningAuthService {
+  port: number;
+  metricsPort: number;
+  logger: Logger;
+  /** SIGTERM behaviour: readiness false, stop accepting, drain, close clients. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The composition root: builds every client from `config`, wires the app and listens. Exported so
+ * in-process integration tests can start a real instance on port 0; the process entry point is
+ * {@link main}.
+ */
+export async function startAuthService(
+  config: Config,
+  clock: Clock = systemClock,
+): Promise<RunningAuthService> {
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    service: 'auth-service',
+    replicaId: config.REPLICA_ID,
+  });
+  const warning = exposureWarning(config);
+  if (warning) logger.warn(warning);
+
+  const pool = createPgPool(config.DATABASE_URL, logger);
+  const redis = await createRedisClients(config.REDIS_URL, logger, config.REPLICA_ID);
+  const ring = await loadKeyRing(config.JWT_KEYS_FILE, { logger });
+  const keys = revocationKeys(config.REDIS_PREFIX);
+  const toleranceMs = config.JWT_CLOCK_TOLERANCE_SECONDS * 1000;
+  const sessionRepo = createSessionRepository(pool);
+  const userRepo = createUserRepository(pool);
+
+  const publisher = createRedisRevocationPublisher({
+    clients: redis,
+    keys,
+    leaseMs: config.REVOCATION_LEASE_MS,
+    skewMs: config.REVOCATION_CLOCK_SKEW_MS,
+    retainAfterExpMs: toleranceMs + config.REVOCATION_CLOCK_SKEW_MS,
+    clock,
+    logger,
+    loadRevoked: (min) => sessionRepo.revokedSince(min),
+  });
+  const cache = createRevocationCache({
+    store: createRedisRevocationStore(redis, keys, logger),
+    replicaId: config.REPLICA_ID,
+    leaseMs: config.REVOCATION_LEASE_MS,
+    skewMs: config.REVOCATION_CLOCK_SKEW_MS,
+    tokenToleranceMs: toleranceMs,
+    clock,
+    logger,
+  });
+  await publisher.start();
+  await cache.start();
+
+  const verifierOptions = {
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    algorithms: ['EdDSA'],
+    clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
+    clock,
+  };
+  // auth-service verifies against its own published keys; JWKS_URL is for the other services.
+  const verifier = createTokenVerifier({
+    ...verifierOptions,
+    keys: ring.resolver,
+  });
+  const authenticator = createAuthenticator(verifier, cache);
+  const policy = {
+    accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    idleTimeoutSeconds: config.SESSION_IDLE_TIMEOUT_SECONDS,
+    absoluteLifetimeSeconds: config.SESSION_ABSOLUTE_LIFETIME_SECONDS,
+    refreshGraceSeconds: config.REFRESH_GRACE_SECONDS,
+    clockSkewSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
+  };
+  const hasher = await createArgon2Hasher({
+    memoryCost: config.ARGON2_MEMORY_KIB,
+    timeCost: config.ARGON2_TIME_COST,
+    parallelism: config.ARGON2_PARALLELISM,
+  });
+  const revoker = createSessionRevoker({ sessions: sessionRepo, publisher, clock });
+  const minPasswordLength = () => config.MIN_PASSWORD_LENGTH;
+  const auth = createAuthService({
+    users: userRepo,
+    sessions: sessionRepo,
+    hasher,
+    issuer: createAccessTokenIssuer(ring, config.JWT_ISSUER, config.JWT_AUDIENCE),
+    revoker,
+    throttle: createLoginThrottle(
+      redis.commands,
+      config.REDIS_PREFIX,
+      {
+        windowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
+        freeFailuresPerUsername: config.LOGIN_FREE_FAILURES_PER_USERNAME,
+        freeFailuresPerIp: config.LOGIN_FREE_FAILURES_PER_IP,
+        baseDelayMs: config.LOGIN_BASE_DELAY_MS,
+        maxDelayMs: config.LOGIN_MAX_DELAY_MS,
+      },
+      () => clock.now(),
+    ),
+    refreshLimiter: createFixedWindowLimiter(
+      redis.commands,
+      `${config.REDIS_PREFIX}refresh:`,
+      config.REFRESH_RATE_LIMIT_PER_MINUTE,
+      60,
+    ),
+    policy,
+    refreshSecret: config.REFRESH_TOKEN_SECRET,
+    minPasswordLength,
+    clock,
+    verifyAccessToken: (token) => verifier.verify(token),
+  });
+  const sessions = createSessionService({ sessions: sessionRepo, revoker, policy, clock });
+  const users = createUserService({
+    users: userRepo,
+    sessions: sessionRepo,
+    hasher,
+    revoker,
+    policy,
+    minPasswordLength,
+    clock,
+  });
+
+  const metrics = createMetrics('auth-service', config.REPLICA_ID);
+  metrics.gauge('concord_revoked_sessions', 'Revoked sessions held in memory', () => cache.size());
+  let draining = false;
+  const app = createApp({
+    auth,
+    sessions,
+    users,
+    authenticator,
+    jwks: () => ring.publicJwks(),
+    resolveClientIp: createClientIpResolver(config.TRUSTED_PROXIES),
+    logger,
+    metrics,
+    readiness: [
+      () => (draining ? 'draining' : undefined),
+      () => (cache.isLoaded() ? undefined : 'revocation snapshot not loaded'),
+    ],
+    replicaId: config.REPLICA_ID,
+    exposeReplicaHeader: config.EXPOSE_REPLICA_HEADER,
+    idleTimeoutSeconds: config.SESSION_IDLE_TIMEOUT_SECONDS,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+  });
+
+  const tls =
+    config.TLS_CERT_FILE && config.TLS_KEY_FILE
+      ? { cert: config.TLS_CERT_FILE, key: config.TLS_KEY_FILE, ca: config.TLS_CA_FILE }
+      : undefined;
+  const server = createServer(app, tls);
+  const metricsServer = createMetricsServer(metrics.registry);
+  const port = await listen(server, config.PORT, config.HOST);
+  const metricsPort = await listen(metricsServer, config.METRICS_PORT, config.HOST);
+
+  const cleanup = setInterval(() => {
+    const before = new Date(clock.now() - config.SESSION_RETENTION_SECONDS * 1000);
+    sessionRepo
+      .purge(before, config.SESSION_IDLE_TIMEOUT_SECONDS)
+      .then((n) => (n > 0 ? logger.info({ deleted: n }, 'purged old sessions') : undefined))
+      .then(() => publisher.prune())
+      .catch((err: unknown) => logger.warn({ err }, 'session cleanup failed'));
+  }, config.SESSION_CLEANUP_INTERVAL_SECONDS * 1000);
+  cleanup.unref();
+  logger.info({ port, metricsPort }, 'auth-service listening');
+
+  return {
+    port,
+    metricsPort,
+    logger,
+    async shutdown() {
+      draining = true;
+      clearInterval(cleanup);
+      await closeGracefully(server, config.SHUTDOWN_GRACE_MS);
+      await closeGracefully(metricsServer, 1_000);
+      cache.stop();
+      publisher.stop();
+      await publisher
+        .deregister(config.REPLICA_ID)
+        .catch((err: unknown) => logger.warn({ err }, 'deregister failed'));
+      ring.close();
+      await redis.close();
+      await pool.end();
+      logger.info('auth-service stopped');
+    },
+  };
+}
+
+/** Process entry point: config errors and SIGTERM handled here only. */
+export async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = readConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const running = await startAuthService(config);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    running.logger.info({ signal }, 'shutting down');
+    running.shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        running.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(
+      `auth-service failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  });
+}

@@ -11,6 +11,11 @@ export interface RevocationCacheOptions {
   leaseMs: number;
   /** Bound on wall-clock disagreement between processes; see docs/decisions/001. */
   skewMs: number;
+  /**
+   * The token verifier's clock tolerance: a token is accepted until `exp` + this, so its revocation
+   * must be kept at least as long. Defaults to 60 000, the most `JWT_CLOCK_TOLERANCE_SECONDS` allows.
+   */
+  tokenToleranceMs?: number;
   clock: Clock;
   logger: Logger;
   /** Called after entries are applied (realtime disconnects the sessions' sockets). */
@@ -22,7 +27,10 @@ export type CacheHealth = 'ok' | 'loading' | 'lease-expired' | 'unregistered' | 
 
 /** A process's view of the revoked sessions (DESIGN.md section 4, "Revocation"). */
 export interface RevocationCache {
-  /** Subscribes, then loads the snapshot, then registers; resolves when subscribed. */
+  /**
+   * Registers this replica, subscribes, then loads the snapshot; resolves once loaded (or once it
+   * found no epoch yet: the cache then stays 'loading' until auth-service announces one).
+   */
   start(): Promise<void>;
   stop(): void;
   /** Whether a snapshot is loaded (readiness). */
@@ -45,11 +53,16 @@ export interface RevocationCache {
  */
 export function createRevocationCache(options: RevocationCacheOptions): RevocationCache {
   const { store, clock, logger, leaseMs, skewMs, replicaId } = options;
+  // Entries must outlive every token they refuse: verifiers accept up to exp + tolerance.
+  const retainAfterExpMs = (options.tokenToleranceMs ?? 60_000) + skewMs;
   const revoked = new Map<string, number>();
   const registrationTtl = REGISTRATION_TTL_LEASES * leaseMs;
   let loadedEpoch: string | undefined;
   let connected = false;
   let loadGeneration = 0;
+  let loading = false;
+  /** Epoch the in-flight load read (undefined while it has not read one yet). */
+  let loadingEpoch: string | undefined;
   let lastHeardMono = Number.NEGATIVE_INFINITY;
   let lastSentAt = Number.NEGATIVE_INFINITY;
   let registeredMono = Number.NEGATIVE_INFINITY;
@@ -63,7 +76,7 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
   }
 
   function prune(): void {
-    const cutoff = (clock.now() - skewMs) / 1000;
+    const cutoff = (clock.now() - retainAfterExpMs) / 1000;
     for (const [sid, exp] of revoked) if (exp < cutoff) revoked.delete(sid);
   }
 
@@ -72,16 +85,24 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
   async function load(): Promise<void> {
     const generation = ++loadGeneration;
     loadedEpoch = undefined;
-    const epoch = await store.readEpoch();
-    if (epoch === null) {
-      logger.warn('no revocation epoch in Redis yet; waiting for auth-service to seed the snapshot');
-      return;
+    loading = true;
+    loadingEpoch = undefined;
+    try {
+      const epoch = await store.readEpoch();
+      if (generation !== loadGeneration) return;
+      if (epoch === null) {
+        logger.warn('no revocation epoch in Redis yet; waiting for auth-service to seed the snapshot');
+        return;
+      }
+      loadingEpoch = epoch;
+      const entries = await store.readSnapshot(Math.floor((clock.now() - retainAfterExpMs) / 1000));
+      if (generation !== loadGeneration) return;
+      merge(entries);
+      loadedEpoch = epoch;
+      logger.info({ epoch, entries: entries.length }, 'revocation snapshot loaded');
+    } finally {
+      if (generation === loadGeneration) loading = false;
     }
-    const entries = await store.readSnapshot(Math.floor((clock.now() - skewMs) / 1000));
-    if (generation !== loadGeneration) return;
-    merge(entries);
-    loadedEpoch = epoch;
-    logger.info({ epoch, entries: entries.length }, 'revocation snapshot loaded');
   }
 
   function reload(reason: string): void {
@@ -100,7 +121,9 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
         // Without the ack the revoker waits out the lease; slower, still correct.
         logger.warn({ err }, 'revocation ack failed');
       });
-    } else if (message.epoch !== loadedEpoch) {
+    } else if (message.epoch !== loadedEpoch && !(loading && loadingEpoch === message.epoch)) {
+      // A load already under way for this epoch is not restarted: otherwise a snapshot that takes
+      // longer than a heartbeat interval to read would be restarted forever and never complete.
       reload(`epoch ${message.type}`);
     }
   }
@@ -116,7 +139,10 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
     if (!connected) return 'disconnected';
     if (loadedEpoch === undefined) return 'loading';
     const mono = clock.monotonic();
-    if (mono - lastHeardMono > leaseMs || clock.now() - lastSentAt > leaseMs) return 'lease-expired';
+    // The wall-clock condition catches messages processed late (after a pause) whose sender stopped
+    // long ago. `sent_at` is on the publisher's clock, so ours may read up to skewMs low: subtract
+    // it, or a replica could still accept at the instant the revoker's lease has run out.
+    if (mono - lastHeardMono > leaseMs || clock.now() - lastSentAt > leaseMs - skewMs) return 'lease-expired';
     // A revoker does not wait for replicas missing from the registry, so refuse well before ours lapses.
     if (mono - registeredMono > registrationTtl / 2) return 'unregistered';
     return 'ok';
@@ -133,10 +159,21 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
         connected = true;
         reload('reconnect');
       });
+      // Registered first: from here on every revoker waits for our ack (or a lease), so no revoke can
+      // answer 204 while it is still in flight towards us. Registering after the load left a window
+      // in which a revoke published between subscribe and register was neither waited for nor applied.
+      await register();
+      // Taken before subscribing: everything published from the subscription on is delivered to us,
+      // and everything before it is in the snapshot read below (auth writes the snapshot before it
+      // publishes), so our knowledge is complete as of this instant. Counting it as "heard" lets a
+      // fresh replica serve at once instead of answering 503 until the first heartbeat.
+      const subscribedMono = clock.monotonic();
+      const subscribedAt = clock.now();
       await store.subscribe(onMessage);
       connected = true;
       await load();
-      await register();
+      lastHeardMono = Math.max(lastHeardMono, subscribedMono);
+      lastSentAt = Math.max(lastSentAt, subscribedAt);
       timers = [
         setInterval(() => {
           register().catch((err: unknown) => logger.warn({ err }, 'replica registration failed'));

@@ -40,7 +40,20 @@ export interface TokenVerifier {
 }
 
 function unauthorized(detail: string): AppError {
-  return new AppError('UNAUTHORIZED', detail, { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+  return new AppError('UNAUTHORIZED', detail, {
+    headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+  });
+}
+
+/**
+ * jose reports some key-set fetch failures as JOSEErrors: a timeout (`JWKSTimeout`), a malformed
+ * set (`JWKSInvalid`) and a non-200 or non-JSON answer (a plain `ERR_JOSE_GENERIC`). They say the
+ * key server is unwell, not that the token is bad, so they must not turn into 401s for everyone.
+ */
+function isKeySetFailure(err: errors.JOSEError): boolean {
+  return (
+    err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || err.code === 'ERR_JOSE_GENERIC'
+  );
 }
 
 function toClaims(payload: JWTPayload): AccessClaims {
@@ -48,7 +61,8 @@ function toClaims(payload: JWTPayload): AccessClaims {
   if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string') {
     throw unauthorized('The access token lacks required claims');
   }
-  if (typeof exp !== 'number' || typeof iat !== 'number') throw unauthorized('The access token lacks required claims');
+  if (typeof exp !== 'number' || typeof iat !== 'number')
+    throw unauthorized('The access token lacks required claims');
   if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
     throw unauthorized('The access token has an invalid role');
   }
@@ -105,7 +119,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         }));
       } catch (err) {
         if (err instanceof errors.JWTExpired) throw unauthorized('The access token has expired');
-        if (err instanceof errors.JOSEError) throw unauthorized('The access token is invalid');
+        if (err instanceof errors.JOSEError && !isKeySetFailure(err))
+          throw unauthorized('The access token is invalid');
         // Anything else comes from fetching the key set: a dependency outage, not the client's fault.
         throw new AppError('SERVICE_UNAVAILABLE', 'Signing keys are unavailable', {
           headers: { 'Retry-After': '1' },

@@ -5,6 +5,7 @@ import {
   envInt,
   envPort,
   envUrl,
+  optionalEnvUrl,
   logLevel,
   optionalFile,
   trustedProxies,
@@ -36,9 +37,12 @@ export function baseEnvSchema(defaults: ServiceDefaults) {
     TLS_CERT_FILE: optionalFile,
     TLS_KEY_FILE: optionalFile,
     TLS_CA_FILE: optionalFile,
-    JWT_ISSUER: z.preprocess((v) => (v === '' || v === undefined ? 'https://localhost:8443' : v), z.string().min(1)),
+    JWT_ISSUER: z.preprocess(
+      (v) => (v === '' || v === undefined ? 'https://localhost:8443' : v),
+      z.string().min(1),
+    ),
     JWT_AUDIENCE: z.preprocess((v) => (v === '' || v === undefined ? 'concord' : v), z.string().min(1)),
-    JWKS_URL: envUrl(undefined, ['http:', 'https:']),
+    JWKS_URL: optionalEnvUrl(['http:', 'https:']),
     JWT_CLOCK_TOLERANCE_SECONDS: envInt(60, 0, 60),
     REVOCATION_LEASE_MS: envInt(10_000, 500, 300_000),
     REVOCATION_CLOCK_SKEW_MS: envInt(250, 0, 10_000),
@@ -52,11 +56,18 @@ export function baseEnvSchema(defaults: ServiceDefaults) {
   });
 }
 
-/** TLS pairing rules shared by every service (DESIGN.md section 7). */
-export function checkTlsPairing(
-  env: { TLS_CERT_FILE?: string; TLS_KEY_FILE?: string; TLS_CA_FILE?: string },
-  ctx: z.RefinementCtx,
-): void {
+/** The TLS keys {@link checkTlsPairing} looks at. */
+export interface TlsEnv {
+  TLS_CERT_FILE?: string;
+  TLS_KEY_FILE?: string;
+  TLS_CA_FILE?: string;
+}
+
+/**
+ * TLS pairing rules shared by every service (DESIGN.md section 7). Prefer {@link withTlsPairing}:
+ * zod 4 skips a plain `.superRefine(checkTlsPairing)` whenever any other key is invalid.
+ */
+export function checkTlsPairing(env: TlsEnv, ctx: z.RefinementCtx): void {
   const cert = env.TLS_CERT_FILE !== undefined;
   const key = env.TLS_KEY_FILE !== undefined;
   if (cert !== key) {
@@ -73,4 +84,17 @@ export function checkTlsPairing(
       message: 'TLS_CA_FILE (client-certificate verification) requires TLS_CERT_FILE and TLS_KEY_FILE',
     });
   }
+}
+
+/**
+ * Adds {@link checkTlsPairing} to `schema` so that it runs even when other keys are invalid. zod 4
+ * skips refinements once a key has failed, so with a plain `.superRefine(checkTlsPairing)` an
+ * operator would learn about a half-configured TLS pair only after fixing every other key, against
+ * the "one message naming every bad key" rule. A key that failed (e.g. a missing file) still counts
+ * as set here, which is what the operator wrote.
+ */
+export function withTlsPairing<S extends z.ZodType<TlsEnv>>(schema: S): S {
+  return schema.superRefine(checkTlsPairing, {
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+  });
 }

@@ -26,7 +26,9 @@ export function envBoolean(defaultValue: boolean) {
     z
       .string()
       .toLowerCase()
-      .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), { message: 'expected true or false' })
+      .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), {
+        message: 'expected true or false',
+      })
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   );
 }
@@ -41,9 +43,8 @@ export function envPort(defaultValue: number) {
   return envInt(defaultValue, 0, 65535);
 }
 
-/** A URL with one of the given protocols. */
-export function envUrl(defaultValue: string | undefined, protocols: string[]) {
-  const url = z.string().refine(
+function urlOf(protocols: string[]) {
+  return z.string().refine(
     (v) => {
       try {
         return protocols.includes(new URL(v).protocol);
@@ -53,7 +54,16 @@ export function envUrl(defaultValue: string | undefined, protocols: string[]) {
     },
     { message: `expected a ${protocols.join(' or ')} URL` },
   );
-  return z.preprocess((v) => emptyAsUndefined(v) ?? defaultValue, defaultValue === undefined ? url.optional() : url);
+}
+
+/** A URL with one of the given protocols, defaulting to `defaultValue`. */
+export function envUrl(defaultValue: string, protocols: string[]) {
+  return z.preprocess((v) => emptyAsUndefined(v) ?? defaultValue, urlOf(protocols));
+}
+
+/** An optional URL with one of the given protocols; empty means unset. */
+export function optionalEnvUrl(protocols: string[]) {
+  return z.preprocess(emptyAsUndefined, urlOf(protocols).optional());
 }
 
 /** `TRUSTED_PROXIES`: comma-separated IPs/CIDRs; prefix length 0 refused. */

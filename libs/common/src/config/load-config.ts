@@ -13,7 +13,10 @@ export class ConfigError extends Error {
  * operator fixes the whole environment in one go instead of one key per restart. Values are never
  * echoed back (they may be secrets).
  */
-export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): Readonly<z.output<S>> {
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): Readonly<z.output<S>> {
   const result = schema.safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {

@@ -31,7 +31,9 @@ interface BodyParserError {
 }
 
 function isBodyParserError(value: unknown): value is BodyParserError {
-  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
+  );
 }
 
 /**
@@ -50,9 +52,15 @@ export function toAppError(err: unknown): { appError: AppError; expected: boolea
   if (isBodyParserError(err)) {
     switch (err.type) {
       case 'entity.too.large':
-        return { appError: new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large'), expected: true };
+        return {
+          appError: new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large'),
+          expected: true,
+        };
       case 'entity.parse.failed':
-        return { appError: new AppError('REQUEST_VALIDATION_ERROR', 'The body is not valid JSON'), expected: true };
+        return {
+          appError: new AppError('REQUEST_VALIDATION_ERROR', 'The body is not valid JSON'),
+          expected: true,
+        };
       case 'encoding.unsupported':
       case 'charset.unsupported':
         return {
@@ -62,10 +70,45 @@ export function toAppError(err: unknown): { appError: AppError; expected: boolea
       case 'request.aborted':
       case 'request.size.invalid':
       case 'stream.encoding.set':
-        return { appError: new AppError('REQUEST_VALIDATION_ERROR', 'The request body is malformed'), expected: true };
+        return {
+          appError: new AppError('REQUEST_VALIDATION_ERROR', 'The request body is malformed'),
+          expected: true,
+        };
     }
   }
+  if (isDependencyOutage(err)) {
+    return {
+      appError: new AppError('SERVICE_UNAVAILABLE', 'A backing service is unavailable; retry shortly', {
+        headers: { 'Retry-After': '1' },
+      }),
+      expected: true,
+    };
+  }
   return { appError: new AppError('INTERNAL_ERROR', 'An unexpected error occurred'), expected: false };
+}
+
+const OUTAGE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Postgres or Redis being unreachable is an outage (503 + Retry-After), not a bug (500): connection
+ * errors, Postgres class 08 and admin shutdown (57P0x), ioredis' closed-connection errors.
+ */
+export function isDependencyOutage(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, name, message } = err as { code?: unknown; name?: unknown; message?: unknown };
+  if (
+    typeof code === 'string' &&
+    (OUTAGE_CODES.has(code) || code.startsWith('08') || code.startsWith('57P0'))
+  ) {
+    return true;
+  }
+  if (name === 'MaxRetriesPerRequestError') return true;
+  return (
+    typeof message === 'string' &&
+    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable/.test(
+      message,
+    )
+  );
 }
 
 /** Builds the problem body for `appError` answering the request at `instance`. */

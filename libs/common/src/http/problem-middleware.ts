@@ -20,7 +20,8 @@ export function problemHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, next: NextFunction): void => {
     const { appError, expected } = toAppError(err);
     if (!expected) logger.error({ err, request_id: req.id }, 'unhandled error');
-    else if (appError.status >= 500) logger.warn({ request_id: req.id, code: appError.code, detail: appError.detail }, 'request failed');
+    else if (appError.status >= 500)
+      logger.warn({ request_id: req.id, code: appError.code, detail: appError.detail }, 'request failed');
     if (res.headersSent) {
       next(err);
       return;
@@ -38,7 +39,9 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
 export function methodNotAllowed(allowed: string[]): RequestHandler {
   const allow = [...new Set([...allowed, ...(allowed.includes('GET') ? ['HEAD'] : [])])].join(', ');
   return (req, _res, next) => {
-    next(new AppError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here`, { headers: { Allow: allow } }));
+    next(
+      new AppError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here`, { headers: { Allow: allow } }),
+    );
   };
 }
 
@@ -50,7 +53,8 @@ export function jsonBody(limit: string, options: { allowForm?: boolean } = {}): 
   const parseJson = express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] });
   const parseForm = express.urlencoded({ limit, extended: false });
   const contentCheck: RequestHandler = (req, _res, next) => {
-    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    const hasBody =
+      req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     if (!hasBody) {
       next();
       return;

@@ -32,7 +32,11 @@ export function requestContext(options: RequestContextOptions) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const incoming = req.headers['x-request-id'];
     req.id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    const client = options.resolveClientIp(req.socket.remoteAddress ?? '', req.headers, 'encrypted' in req.socket && req.socket.encrypted === true);
+    const client = options.resolveClientIp(
+      req.socket.remoteAddress ?? '',
+      req.headers,
+      'encrypted' in req.socket && req.socket.encrypted === true,
+    );
     req.clientIp = client.ip;
     req.clientProto = client.proto;
     res.setHeader('X-Request-Id', req.id);

@@ -11,7 +11,8 @@ export function requestLogger(logger: Logger) {
     logger,
     genReqId: (req) => (req as unknown as Request).id,
     customAttributeKeys: { reqId: 'request_id' },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    customLogLevel: (_req, res, err) =>
+      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     serializers: {
       req: (req: { raw: Request }) => ({
         method: req.raw.method,

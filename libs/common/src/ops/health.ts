@@ -20,7 +20,11 @@ export function healthRouter(checks: ReadinessCheck[]): Router {
       _res.json({ status: 'ready' });
       return;
     }
-    next(new AppError('SERVICE_UNAVAILABLE', `Not ready: ${reasons.join('; ')}`, { headers: { 'Retry-After': '1' } }));
+    next(
+      new AppError('SERVICE_UNAVAILABLE', `Not ready: ${reasons.join('; ')}`, {
+        headers: { 'Retry-After': '1' },
+      }),
+    );
   });
   return router;
 }

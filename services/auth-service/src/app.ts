@@ -1,0 +1,74 @@
+import {
+  healthRouter,
+  jsonBody,
+  notFoundHandler,
+  problemHandler,
+  requestContext,
+  requestLogger,
+  type Authenticator,
+  type ClientIpResolver,
+  type Logger,
+  type Metrics,
+  type ReadinessCheck,
+} from '@concord/common';
+import express, { type Express } from 'express';
+import type { AuthService } from './domain/auth.service';
+import type { SessionService } from './domain/session.service';
+import type { UserService } from './domain/user.service';
+import { authRoutes } from './http/auth.routes';
+import { userRoutes } from './http/user.routes';
+
+/** Everything the HTTP app needs, built by main.ts (or by tests). */
+export interface AppDeps {
+  auth: AuthService;
+  sessions: SessionService;
+  users: UserService;
+  authenticator: Authenticator;
+  /** Public JWKS (next + active keys). */
+  jwks: () => { keys: object[] };
+  resolveClientIp: ClientIpResolver;
+  logger: Logger;
+  metrics: Metrics;
+  readiness: ReadinessCheck[];
+  replicaId: string;
+  exposeReplicaHeader: boolean;
+  idleTimeoutSeconds: number;
+  bodyLimitBytes: number;
+}
+
+/** Builds the auth-service Express app. Never listens. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requestContext(deps));
+  app.use(requestLogger(deps.logger));
+  app.use(deps.metrics.httpMiddleware);
+  app.use(healthRouter(deps.readiness));
+
+  const json = jsonBody(`${deps.bodyLimitBytes}b`);
+  const jsonOrForm = jsonBody(`${deps.bodyLimitBytes}b`, { allowForm: true });
+
+  app.get('/.well-known/jwks.json', (_req, res) => {
+    // Verifiers cache the key set for 10 minutes; a `next` key is published at least that long
+    // before it signs anything (docs/decisions/004-signing-keys.md).
+    res.setHeader('Cache-Control', 'public, max-age=600');
+    res.json(deps.jwks());
+  });
+  app.use(
+    '/api/v1/auth',
+    authRoutes({
+      auth: deps.auth,
+      sessions: deps.sessions,
+      authenticator: deps.authenticator,
+      idleTimeoutSeconds: deps.idleTimeoutSeconds,
+      json,
+      jsonOrForm,
+    }),
+  );
+  app.use('/api/v1/users', userRoutes({ users: deps.users, authenticator: deps.authenticator, json }));
+  app.use(notFoundHandler);
+  app.use(problemHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,56 @@
+import { baseEnvSchema, envInt, loadConfig, withTlsPairing } from '@concord/common';
+import { z } from 'zod';
+
+const DAY = 86_400;
+
+const schema = withTlsPairing(
+  baseEnvSchema({ service: 'auth-service', port: 4101, metricsPort: 9101 }).extend({
+    JWT_KEYS_FILE: z.string().min(1, 'required: the private JWK set shared by every auth replica'),
+    REFRESH_TOKEN_SECRET: z
+      .string()
+      .min(
+        32,
+        'at least 32 characters (HMAC key deriving rotated refresh tokens; shared by every auth replica)',
+      ),
+    ACCESS_TOKEN_TTL_SECONDS: envInt(900, 30, 3_600),
+    REFRESH_GRACE_SECONDS: envInt(10, 0, 10),
+    SESSION_IDLE_TIMEOUT_SECONDS: envInt(7 * DAY, 300, 90 * DAY),
+    SESSION_ABSOLUTE_LIFETIME_SECONDS: envInt(30 * DAY, 600, 365 * DAY),
+    SESSION_RETENTION_SECONDS: envInt(30 * DAY, 0, 3_650 * DAY),
+    SESSION_CLEANUP_INTERVAL_SECONDS: envInt(3_600, 1, DAY),
+    MIN_PASSWORD_LENGTH: envInt(12, 8, 128),
+    ARGON2_MEMORY_KIB: envInt(19_456, 19_456, 1_048_576),
+    ARGON2_TIME_COST: envInt(2, 2, 10),
+    ARGON2_PARALLELISM: envInt(1, 1, 16),
+    LOGIN_FAILURE_WINDOW_SECONDS: envInt(900, 60, DAY),
+    LOGIN_FREE_FAILURES_PER_USERNAME: envInt(5, 1, 100),
+    LOGIN_FREE_FAILURES_PER_IP: envInt(50, 1, 10_000),
+    LOGIN_BASE_DELAY_MS: envInt(1_000, 10, 60_000),
+    LOGIN_MAX_DELAY_MS: envInt(30_000, 100, 3_600_000),
+    REFRESH_RATE_LIMIT_PER_MINUTE: envInt(120, 1, 100_000),
+    BODY_LIMIT_BYTES: envInt(16_384, 1_024, 1_048_576),
+  }),
+).superRefine((env, ctx) => {
+  if (env.SESSION_IDLE_TIMEOUT_SECONDS > env.SESSION_ABSOLUTE_LIFETIME_SECONDS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SESSION_IDLE_TIMEOUT_SECONDS'],
+      message: 'must not exceed SESSION_ABSOLUTE_LIFETIME_SECONDS',
+    });
+  }
+  if (env.LOGIN_BASE_DELAY_MS > env.LOGIN_MAX_DELAY_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['LOGIN_BASE_DELAY_MS'],
+      message: 'must not exceed LOGIN_MAX_DELAY_MS',
+    });
+  }
+});
+
+/** auth-service configuration, parsed once at start. */
+export type Config = Readonly<z.output<typeof schema>>;
+
+/** Parses and freezes the environment; throws a ConfigError naming every bad key. */
+export function readConfig(env: Record<string, string | undefined>): Config {
+  return loadConfig(schema, env);
+}

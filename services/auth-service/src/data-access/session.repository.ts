@@ -1,0 +1,215 @@
+import type { Role } from '@concord/common';
+import type { Pool, PoolClient } from 'pg';
+import type { SessionRecord } from '../domain/auth.model';
+import type { RotationResult, SessionRepository } from '../domain/auth.ports';
+import { inTransaction, toPage } from './pg-helpers';
+
+interface SessionRow {
+  id: string;
+  user_id: string;
+  username: string;
+  role: Role;
+  ip_address: string | null;
+  user_agent: string | null;
+  created_at: Date;
+  last_active_at: Date;
+  expires_at: Date;
+  access_expires_at: Date;
+  revoked_at: Date | null;
+  refresh_generation: number;
+}
+
+const SELECT_SESSION = `
+  SELECT s.id, s.user_id, u.username, u.role, host(s.ip_address) AS ip_address, s.user_agent, s.created_at,
+         s.last_active_at, s.expires_at, s.access_expires_at, s.revoked_at, s.refresh_generation
+    FROM sessions s JOIN users u ON u.id = s.user_id`;
+
+// "Active": not revoked, inside the absolute lifetime, and used within the idle timeout.
+const ACTIVE = `s.revoked_at IS NULL AND s.expires_at > $NOW AND s.last_active_at > $NOW - make_interval(secs => $IDLE)`;
+
+function active(nowParam: number, idleParam: number): string {
+  return ACTIVE.replaceAll('$NOW', `$${nowParam}::timestamptz`).replaceAll('$IDLE', `$${idleParam}::int`);
+}
+
+function toSession(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    username: row.username,
+    ipAddress: row.ip_address,
+    userAgent: row.user_agent,
+    createdAt: row.created_at,
+    lastActiveAt: row.last_active_at,
+    expiresAt: row.expires_at,
+    accessExpiresAt: row.access_expires_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+function isActive(row: SessionRow, now: Date, idleSeconds: number): boolean {
+  return (
+    row.revoked_at === null &&
+    row.expires_at > now &&
+    row.last_active_at.getTime() > now.getTime() - idleSeconds * 1000
+  );
+}
+
+async function lockSession(client: PoolClient, id: string): Promise<SessionRow | undefined> {
+  const { rows } = await client.query<SessionRow>(`${SELECT_SESSION} WHERE s.id = $1 FOR UPDATE OF s`, [id]);
+  return rows[0];
+}
+
+async function touch(client: PoolClient, id: string, now: Date, accessExpiresAt: Date, generation?: number) {
+  await client.query(
+    `UPDATE sessions SET last_active_at = $2, access_expires_at = greatest(access_expires_at, least($3, expires_at)),
+            refresh_generation = coalesce($4, refresh_generation)
+      WHERE id = $1`,
+    [id, now, accessExpiresAt, generation ?? null],
+  );
+}
+
+/** {@link SessionRepository} over pg with parameterized SQL (hot path: no ORM). */
+export function createSessionRepository(pool: Pool): SessionRepository {
+  return {
+    async create(s) {
+      return inTransaction(pool, async (client) => {
+        await client.query(
+          `INSERT INTO sessions (id, user_id, ip_address, user_agent, created_at, last_active_at, expires_at,
+                                 access_expires_at, refresh_generation)
+           VALUES ($1, $2, $3::inet, $4, $5, $5, $6, $7, 1)`,
+          [s.id, s.userId, s.ipAddress, s.userAgent, s.now, s.expiresAt, s.accessExpiresAt],
+        );
+        await client.query(
+          `INSERT INTO refresh_tokens (token_hash, session_id, generation, created_at) VALUES ($1, $2, 1, $3)`,
+          [s.refreshTokenHash, s.id, s.now],
+        );
+        const { rows } = await client.query<SessionRow>(`${SELECT_SESSION} WHERE s.id = $1`, [s.id]);
+        return toSession(rows[0]!);
+      });
+    },
+
+    async rotate(input): Promise<RotationResult> {
+      return inTransaction(pool, async (client) => {
+        // The compare-and-set on consumed_at is the rotation: of two concurrent presentations exactly
+        // one consumes the token; the other waits for its commit and takes the grace/reuse branch.
+        const consumed = await client.query<{ session_id: string; generation: number }>(
+          `UPDATE refresh_tokens SET consumed_at = $2 WHERE token_hash = $1 AND consumed_at IS NULL
+           RETURNING session_id, generation`,
+          [input.tokenHash, input.now],
+        );
+        const fresh = consumed.rows[0];
+        if (fresh) {
+          const row = await lockSession(client, fresh.session_id);
+          if (!row || !isActive(row, input.now, input.idleTimeoutSeconds)) {
+            return { kind: 'inactive', revoked: row?.revoked_at != null };
+          }
+          const generation = fresh.generation + 1;
+          await client.query(
+            `INSERT INTO refresh_tokens (token_hash, session_id, generation, created_at) VALUES ($1, $2, $3, $4)`,
+            [input.childHash, row.id, generation, input.now],
+          );
+          await touch(client, row.id, input.now, input.accessExpiresAt, generation);
+          const updated = await lockSession(client, row.id);
+          return { kind: 'rotated', session: toSession(updated!), role: updated!.role, generation };
+        }
+        const { rows } = await client.query<{ session_id: string; generation: number; consumed_at: Date }>(
+          `SELECT session_id, generation, consumed_at FROM refresh_tokens WHERE token_hash = $1`,
+          [input.tokenHash],
+        );
+        const old = rows[0];
+        if (!old) return { kind: 'unknown' };
+        const row = await lockSession(client, old.session_id);
+        if (!row || !isActive(row, input.now, input.idleTimeoutSeconds)) {
+          return { kind: 'inactive', revoked: row?.revoked_at != null };
+        }
+        const withinGrace = old.consumed_at.getTime() > input.now.getTime() - input.graceSeconds * 1000;
+        if (withinGrace && row.refresh_generation === old.generation + 1) {
+          await touch(client, row.id, input.now, input.accessExpiresAt);
+          const updated = await lockSession(client, row.id);
+          return {
+            kind: 'grace',
+            session: toSession(updated!),
+            role: updated!.role,
+            generation: row.refresh_generation,
+          };
+        }
+        return { kind: 'reuse', sessionId: row.id };
+      });
+    },
+
+    async findSessionIdByRefreshHash(tokenHash) {
+      const { rows } = await pool.query<{ session_id: string }>(
+        'SELECT session_id FROM refresh_tokens WHERE token_hash = $1',
+        [tokenHash],
+      );
+      return rows[0]?.session_id;
+    },
+
+    async findActive(id, now, idle) {
+      const { rows } = await pool.query<SessionRow>(`${SELECT_SESSION} WHERE s.id = $1 AND ${active(2, 3)}`, [
+        id,
+        now,
+        idle,
+      ]);
+      return rows[0] ? toSession(rows[0]) : undefined;
+    },
+
+    async listActive(filter, now, idle, limit, after) {
+      const { rows } = await pool.query<SessionRow>(
+        `${SELECT_SESSION}
+          WHERE ${active(1, 2)}
+            AND ($3::uuid IS NULL OR s.user_id = $3)
+            AND ($4::timestamptz IS NULL OR (s.created_at, s.id) < ($4, $5::uuid))
+          ORDER BY s.created_at DESC, s.id DESC LIMIT $6`,
+        [now, idle, filter.userId ?? null, after?.createdAt ?? null, after?.id ?? null, limit + 1],
+      );
+      return toPage(rows.map(toSession), limit);
+    },
+
+    async activeIdsOfUser(userId, now, idle, exceptId) {
+      // Also sessions past their idle timeout whose last access token may still be alive: revoking a
+      // user must reach every token that could still be accepted.
+      const { rows } = await pool.query<{ id: string }>(
+        `SELECT s.id FROM sessions s
+          WHERE s.user_id = $3 AND ($4::uuid IS NULL OR s.id <> $4)
+            AND (${active(1, 2)} OR (s.revoked_at IS NULL AND s.access_expires_at > $1::timestamptz - interval '60 seconds'))`,
+        [now, idle, userId, exceptId ?? null],
+      );
+      return rows.map((r) => r.id);
+    },
+
+    async revoke(ids, reason, now) {
+      const { rows } = await pool.query<{ id: string; access_expires_at: Date; fresh: boolean }>(
+        `WITH old AS (SELECT id, revoked_at FROM sessions WHERE id = ANY($1::uuid[]) FOR UPDATE)
+         UPDATE sessions s
+            SET revoked_at = coalesce(old.revoked_at, $3), revoked_reason = coalesce(s.revoked_reason, $2)
+           FROM old WHERE s.id = old.id
+         RETURNING s.id, s.access_expires_at, old.revoked_at IS NULL AS fresh`,
+        [ids, reason, now],
+      );
+      return {
+        entries: rows.map((r) => ({ sid: r.id, exp: Math.ceil(r.access_expires_at.getTime() / 1000) })),
+        newlyRevoked: rows.filter((r) => r.fresh).length,
+      };
+    },
+
+    async revokedSince(minAccessExpiry) {
+      const { rows } = await pool.query<{ id: string; access_expires_at: Date }>(
+        `SELECT id, access_expires_at FROM sessions WHERE revoked_at IS NOT NULL AND access_expires_at >= $1`,
+        [minAccessExpiry],
+      );
+      return rows.map((r) => ({ sid: r.id, exp: Math.ceil(r.access_expires_at.getTime() / 1000) }));
+    },
+
+    async purge(before, idle) {
+      const { rowCount } = await pool.query(
+        `DELETE FROM sessions
+          WHERE (revoked_at < $1 OR expires_at < $1 OR last_active_at < $1::timestamptz - make_interval(secs => $2::int))
+            -- never drop a row whose access token could still be alive: it is the re-seed source
+            AND access_expires_at < now() - interval '5 minutes'`,
+        [before, idle],
+      );
+      return rowCount ?? 0;
+    },
+  };
+}

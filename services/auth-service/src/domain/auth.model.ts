@@ -1,0 +1,58 @@
+import type { Role } from '@concord/common';
+
+/** A stored user (the hash never leaves data-access/domain). */
+export interface UserRecord {
+  id: string;
+  username: string;
+  passwordHash: string;
+  role: Role;
+  createdAt: Date;
+  passwordChangedAt: Date;
+}
+
+/** A stored session joined with its user's name. */
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  username: string;
+  ipAddress: string | null;
+  userAgent: string | null;
+  createdAt: Date;
+  lastActiveAt: Date;
+  expiresAt: Date;
+  accessExpiresAt: Date;
+  revokedAt: Date | null;
+}
+
+/** Why a session was revoked (kept for audit). */
+export type RevocationReason =
+  | 'logout'
+  | 'logout_others'
+  | 'logout_global'
+  | 'revoked_by_user'
+  | 'revoked_by_admin'
+  | 'token_revocation'
+  | 'refresh_token_reuse'
+  | 'password_change'
+  | 'role_change';
+
+/** A page of a list endpoint. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** Keyset position of a list (opaque to clients). */
+export interface Cursor {
+  createdAt: Date;
+  id: string;
+}
+
+/** Session timing policy, from config. */
+export interface SessionPolicy {
+  accessTtlSeconds: number;
+  idleTimeoutSeconds: number;
+  absoluteLifetimeSeconds: number;
+  refreshGraceSeconds: number;
+  clockSkewSeconds: number;
+}

@@ -1,0 +1,117 @@
+import type { RevocationEntry, Role } from '@concord/common';
+import type { Cursor, Page, RevocationReason, SessionRecord, UserRecord } from './auth.model';
+
+/** Users table. */
+export interface UserRepository {
+  /** Creates the first ceo only while no user exists (atomic); undefined when one already exists. */
+  createFirst(username: string, passwordHash: string): Promise<UserRecord | undefined>;
+  /** Throws AppError DUPLICATE_RECORD when the username is taken. */
+  create(username: string, passwordHash: string, role: Role): Promise<UserRecord>;
+  findByUsername(username: string): Promise<UserRecord | undefined>;
+  findById(id: string): Promise<UserRecord | undefined>;
+  list(limit: number, after: Cursor | undefined): Promise<Page<UserRecord>>;
+  updatePasswordHash(id: string, passwordHash: string, changed: boolean): Promise<void>;
+  /** Changes a role; refuses (RESOURCE_CONFLICT) to demote the last ceo. Undefined when no such user. */
+  changeRole(id: string, role: Role): Promise<UserRecord | undefined>;
+}
+
+/** A new session with its first refresh token. */
+export interface NewSession {
+  id: string;
+  userId: string;
+  ipAddress: string;
+  userAgent: string | null;
+  now: Date;
+  expiresAt: Date;
+  accessExpiresAt: Date;
+  refreshTokenHash: Buffer;
+}
+
+/** Result of presenting a refresh token. */
+export type RotationResult =
+  | { kind: 'rotated'; session: SessionRecord; role: Role; generation: number }
+  | { kind: 'grace'; session: SessionRecord; role: Role; generation: number }
+  | { kind: 'unknown' }
+  | { kind: 'inactive'; revoked: boolean }
+  | { kind: 'reuse'; sessionId: string };
+
+/** Sessions and refresh tokens. */
+export interface SessionRepository {
+  create(session: NewSession): Promise<SessionRecord>;
+  /**
+   * Consumes `tokenHash` and stores `childHash` as the next generation in one transaction, or tells
+   * why not. A token consumed less than `graceSeconds` ago whose child is still the newest answers
+   * `grace` (the caller re-derives the same child).
+   */
+  rotate(input: {
+    tokenHash: Buffer;
+    childHash: Buffer;
+    now: Date;
+    idleTimeoutSeconds: number;
+    graceSeconds: number;
+    accessExpiresAt: Date;
+  }): Promise<RotationResult>;
+  /** Session id of a refresh token, consumed or not. */
+  findSessionIdByRefreshHash(tokenHash: Buffer): Promise<string | undefined>;
+  findActive(id: string, now: Date, idleTimeoutSeconds: number): Promise<SessionRecord | undefined>;
+  listActive(
+    filter: { userId?: string },
+    now: Date,
+    idleTimeoutSeconds: number,
+    limit: number,
+    after: Cursor | undefined,
+  ): Promise<Page<SessionRecord>>;
+  /** Ids of a user's active sessions, optionally excluding one. */
+  activeIdsOfUser(
+    userId: string,
+    now: Date,
+    idleTimeoutSeconds: number,
+    exceptId?: string,
+  ): Promise<string[]>;
+  /**
+   * Marks sessions revoked (idempotent) and returns, for every targeted session that is revoked now,
+   * the latest access-token expiry to publish; `newlyRevoked` counts those this call revoked.
+   */
+  revoke(
+    ids: string[],
+    reason: RevocationReason,
+    now: Date,
+  ): Promise<{ entries: RevocationEntry[]; newlyRevoked: number }>;
+  /** Revoked sessions whose access tokens may still be alive (the re-seed source). */
+  revokedSince(minAccessExpiry: Date): Promise<RevocationEntry[]>;
+  /** Deletes revoked/expired sessions older than the retention period. */
+  purge(before: Date, idleTimeoutSeconds: number): Promise<number>;
+}
+
+/** Publishes revocations to every replica; resolves when they applied it or the lease elapsed. */
+export interface RevocationPublisher {
+  publish(entries: RevocationEntry[]): Promise<void>;
+}
+
+/** Signs access tokens. */
+export interface AccessTokenIssuer {
+  issue(claims: { sub: string; sid: string; role: Role }, now: Date, ttlSeconds: number): Promise<string>;
+}
+
+/** Password hashing (argon2id). */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** `needsRehash` when the stored parameters differ from the configured ones. */
+  verify(hash: string, password: string): Promise<{ ok: boolean; needsRehash: boolean }>;
+  /** Burns the same work as a real verification (unknown usernames). */
+  verifyDummy(password: string): Promise<void>;
+}
+
+/** Failed-login bookkeeping (Redis). */
+export interface LoginThrottle {
+  /** Seconds to wait before another attempt is allowed, 0 when allowed. */
+  retryAfter(username: string, ip: string): Promise<number>;
+  recordFailure(username: string, ip: string): Promise<void>;
+  recordSuccess(username: string): Promise<void>;
+}
+
+/** Fixed-window limiter for /refresh. */
+export interface RateLimiter {
+  /** Seconds until allowed again, 0 when this hit is allowed. */
+  hit(key: string): Promise<number>;
+}

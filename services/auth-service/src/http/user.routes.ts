@@ -1,0 +1,54 @@
+import { AppError, methodNotAllowed, requireRole, type Authenticator } from '@concord/common';
+import { Router, type RequestHandler } from 'express';
+import type { UserService } from '../domain/user.service';
+import { presentUser } from './presenters';
+import { changeRoleBody, createUserBody, pageQuery, parseCursor, uuidParam } from './schemas';
+
+/** `/api/v1/users*` (ceo; listing also manager). */
+export function userRoutes(deps: {
+  users: UserService;
+  authenticator: Authenticator;
+  json: RequestHandler[];
+}): Router {
+  const router = Router();
+  const auth = deps.authenticator.requireAuth;
+
+  function userId(raw: unknown): string {
+    const parsed = uuidParam.safeParse(raw);
+    if (!parsed.success) throw new AppError('RESOURCE_NOT_FOUND', 'No such user');
+    return parsed.data;
+  }
+
+  router
+    .route('/')
+    .post(auth, requireRole('ceo'), ...deps.json, async (req, res) => {
+      const body = createUserBody.parse(req.body ?? {});
+      const user = await deps.users.create(body.username, body.password, body.role);
+      res.status(201).location(`${req.baseUrl}/${user.id}`).json(presentUser(user));
+    })
+    .get(auth, requireRole('ceo', 'manager'), async (req, res) => {
+      const page = pageQuery.parse(req.query);
+      const result = await deps.users.list(page.limit, parseCursor(page.cursor));
+      res.json({ items: result.items.map(presentUser), next_cursor: result.nextCursor });
+    })
+    .all(methodNotAllowed(['GET', 'POST']));
+
+  router
+    .route('/:id')
+    .patch(auth, requireRole('ceo'), ...deps.json, async (req, res) => {
+      const id = userId(req.params.id);
+      const body = changeRoleBody.parse(req.body ?? {});
+      res.json(presentUser(await deps.users.changeRole(id, body.role)));
+    })
+    .all(methodNotAllowed(['PATCH']));
+
+  router
+    .route('/:id/sessions')
+    .delete(auth, requireRole('ceo'), async (req, res) => {
+      const revoked = await deps.users.revokeSessions(userId(req.params.id));
+      res.json({ revoked });
+    })
+    .all(methodNotAllowed(['DELETE']));
+
+  return router;
+}

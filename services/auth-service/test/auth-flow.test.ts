@@ -1,0 +1,356 @@
+import { startAuthHarness, PASSWORD, type AuthHarness } from './support/auth-harness';
+
+let h: AuthHarness;
+
+beforeAll(async () => {
+  h = await startAuthHarness();
+});
+afterAll(async () => {
+  await h.cleanup();
+});
+
+describe('setup', () => {
+  it('creates the first ceo once, then answers 409 code 4000', async () => {
+    const c = h.client();
+    const created = await c.setup('First.CEO', PASSWORD);
+    expect(created).toMatchObject({ username: 'first.ceo', role: 'ceo' });
+
+    const again = await c.request('POST', '/api/v1/auth/setup', { body: { username: 'another', password: PASSWORD } });
+
+    expect(again.status).toBe(409);
+    expect(again.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(again.body).toMatchObject({ code: 4000, error: 'RESOURCE_CONFLICT', status: 409 });
+  });
+});
+
+describe('login', () => {
+  it('answers tokens and the session item; the username is case-insensitive', async () => {
+    const c = h.client(0, '127.0.0.23');
+
+    const tokens = await c.login('FIRST.ceo', PASSWORD);
+
+    expect(tokens).toMatchObject({ token_type: 'Bearer', expires_in: 900 });
+    expect(tokens.refresh_token).toMatch(/^crt_/);
+    expect(tokens.session).toMatchObject({ username: 'first.ceo', is_current: true, ip_address: '127.0.0.23' });
+    const me = await c.me();
+    expect(me).toMatchObject({ username: 'first.ceo', role: 'ceo', session_id: tokens.session.session_id });
+  });
+
+  it('answers the same 401 code 1003 for a wrong password and for an unknown user', async () => {
+    const c = h.client();
+    const wrong = await c.request('POST', '/api/v1/auth/login', { body: { username: 'first.ceo', password: 'nope-nope-nope' } });
+    const unknown = await c.request('POST', '/api/v1/auth/login', { body: { username: 'ghost', password: 'nope-nope-nope' } });
+
+    for (const res of [wrong, unknown]) {
+      expect(res.status).toBe(401);
+      expect(res.body).toMatchObject({ code: 1003, error: 'INVALID_CREDENTIALS', detail: 'Invalid username or password' });
+    }
+  });
+
+  it('answers 422 with field errors for a missing password and 400 for broken JSON, 415 for non-JSON', async () => {
+    const c = h.client();
+    const missing = await c.request('POST', '/api/v1/auth/login', { body: { username: 'x' } });
+    const broken = await c.request('POST', '/api/v1/auth/login', {
+      rawBody: '{"username":',
+      headers: { 'content-type': 'application/json' },
+    });
+    const text = await c.request('POST', '/api/v1/auth/login', { rawBody: 'hello', headers: { 'content-type': 'text/plain' } });
+
+    expect(missing.status).toBe(422);
+    expect(missing.body).toMatchObject({ code: 2000, errors: [{ path: 'password' }] });
+    expect(broken.status).toBe(400);
+    expect(broken.body).toMatchObject({ code: 2001 });
+    expect(text.status).toBe(415);
+    expect(text.body).toMatchObject({ code: 2004 });
+  });
+
+  it('answers 405 with Allow for a wrong method and 404 problem for an unknown path', async () => {
+    const c = h.client();
+    const wrong = await c.request('GET', '/api/v1/auth/login');
+    const unknown = await c.request('GET', '/api/v1/auth/nothing-here');
+
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.allow).toBe('POST');
+    expect(wrong.body).toMatchObject({ code: 2003 });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ code: 3000, instance: '/api/v1/auth/nothing-here' });
+  });
+
+  it('answers 413 for a body over the limit', async () => {
+    const res = await h.client().request('POST', '/api/v1/auth/login', {
+      body: { username: 'x', password: 'y'.repeat(40_000) },
+    });
+    expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ code: 2002 });
+  });
+});
+
+describe('refresh', () => {
+  it('rotates the refresh token and extends last_active_at', async () => {
+    const c = h.client();
+    const first = await c.login('first.ceo', PASSWORD);
+
+    const second = await c.refresh(first.refresh_token);
+
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    expect(second.session.session_id).toBe(first.session.session_id);
+    expect(Date.parse(second.session.last_active_at)).toBeGreaterThanOrEqual(Date.parse(first.session.last_active_at));
+    expect(second.access_token).not.toBe(first.access_token);
+  });
+
+  it('gives a duplicate presented within the grace window the same child', async () => {
+    const c = h.client();
+    const first = await c.login('first.ceo', PASSWORD);
+
+    const [a, b] = await Promise.all([c.refresh(first.refresh_token), h.client().refresh(first.refresh_token)]);
+
+    expect(a.refresh_token).toBe(b.refresh_token);
+    expect(a.session.session_id).toBe(b.session.session_id);
+  });
+
+  it('revokes the session when a consumed token is reused after its child was used', async () => {
+    const c = h.client();
+    const first = await c.login('first.ceo', PASSWORD);
+    const second = await c.refresh(first.refresh_token);
+    await c.refresh(second.refresh_token);
+
+    const reuse = await c.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: first.refresh_token } });
+
+    expect(reuse.status).toBe(401);
+    expect(reuse.body).toMatchObject({ code: 1002 });
+    const after = await c.request('GET', '/api/v1/auth/me', { token: c.accessToken });
+    expect(after.status).toBe(401);
+    expect(after.body).toMatchObject({ code: 1002 });
+  });
+
+  it('answers 401 code 1000 for an unknown refresh token', async () => {
+    const res = await h.client().request('POST', '/api/v1/auth/refresh', { body: { refresh_token: `crt_${'A'.repeat(43)}` } });
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ code: 1000 });
+  });
+});
+
+describe('logout and sessions', () => {
+  it('logout local revokes only this session', async () => {
+    const a = h.client();
+    const b = h.client();
+    await a.login('first.ceo', PASSWORD);
+    await b.login('first.ceo', PASSWORD);
+
+    await a.logout();
+
+    expect((await a.request('GET', '/api/v1/auth/me', { token: a.accessToken })).status).toBe(401);
+    expect((await b.me()).username).toBe('first.ceo');
+  });
+
+  it('logout others keeps this session and revokes the rest', async () => {
+    const a = h.client();
+    const b = h.client();
+    await a.login('first.ceo', PASSWORD);
+    await b.login('first.ceo', PASSWORD);
+
+    await a.logout('others');
+
+    expect((await a.me()).username).toBe('first.ceo');
+    expect((await b.request('GET', '/api/v1/auth/me', { token: b.accessToken })).body).toMatchObject({ code: 1002 });
+  });
+
+  it('lists own sessions with is_current, pages with a cursor, and rejects a bad scope with 422', async () => {
+    const c = h.client();
+    await c.login('first.ceo', PASSWORD);
+    await h.client().login('first.ceo', PASSWORD);
+
+    const page1 = await c.sessions('own', 'limit=1');
+    const page2 = await c.sessions('own', `limit=1&cursor=${page1.next_cursor}`);
+    const bad = await c.request('GET', '/api/v1/auth/sessions?scope=everyone', { token: c.accessToken });
+
+    expect(page1.items).toHaveLength(1);
+    expect(page1.next_cursor).toEqual(expect.any(String));
+    expect(page2.items[0]!.session_id).not.toBe(page1.items[0]!.session_id);
+    expect(bad.status).toBe(422);
+    const all = await c.sessions('own', 'limit=100');
+    expect(all.items.filter((s) => s.is_current)).toHaveLength(1);
+  });
+
+  it('answers 404 when deleting another user\'s session, and scope=all is ceo-only', async () => {
+    const ceo = await loginAs('first.ceo');
+    await ceo.createUser('member.one', PASSWORD, 'member');
+    await ceo.createUser('member.two', PASSWORD, 'member');
+    const one = await loginAs('member.one');
+    const two = await loginAs('member.two');
+    const twoSession = (await two.me()).session_id;
+
+    const foreign = await one.request('DELETE', `/api/v1/auth/sessions/${twoSession}`, { token: one.accessToken });
+    const missing = await one.request('DELETE', '/api/v1/auth/sessions/00000000-0000-4000-8000-000000000000', {
+      token: one.accessToken,
+    });
+    const all = await one.request('GET', '/api/v1/auth/sessions?scope=all', { token: one.accessToken });
+
+    expect(foreign.status).toBe(404);
+    expect(foreign.body).toMatchObject({ code: 3000 });
+    expect(missing.status).toBe(404);
+    expect(all.status).toBe(403);
+    expect(all.body).toMatchObject({ code: 1001 });
+    expect((await two.me()).session_id).toBe(twoSession);
+
+    await ceo.revokeSession(twoSession);
+    expect((await two.request('GET', '/api/v1/auth/me', { token: two.accessToken })).status).toBe(401);
+    const everyone = await ceo.sessions('all', 'limit=100');
+    expect(everyone.items.some((s) => s.username === 'member.one')).toBe(true);
+  });
+
+  it('DELETE /sessions?scope=others counts what it revoked; a missing scope is 422', async () => {
+    const a = await loginAs('first.ceo');
+    await loginAs('first.ceo');
+
+    const result = await a.revokeSessions('others');
+    const missing = await a.request('DELETE', '/api/v1/auth/sessions', { token: a.accessToken });
+
+    expect(result.revoked).toBeGreaterThanOrEqual(1);
+    expect(missing.status).toBe(422);
+    expect((await a.sessions()).items).toHaveLength(1);
+  });
+
+  it('RFC 7009 revoke: 200 for an unknown token, and revoking a refresh token kills the session', async () => {
+    const c = await loginAs('first.ceo');
+    const anon = h.client();
+
+    const unknown = await anon.request('POST', '/api/v1/auth/revoke', { body: { token: 'nonsense' } });
+    const form = await anon.request('POST', '/api/v1/auth/revoke', {
+      rawBody: `token=${encodeURIComponent(c.refreshToken!)}&token_type_hint=refresh_token`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+
+    expect(unknown.status).toBe(200);
+    expect(form.status).toBe(200);
+    expect((await c.request('GET', '/api/v1/auth/me', { token: c.accessToken })).body).toMatchObject({ code: 1002 });
+  });
+
+  it('revoking an access token revokes its session', async () => {
+    const c = await loginAs('first.ceo');
+    await h.client().revokeToken(c.accessToken!, 'access_token');
+    expect((await c.request('GET', '/api/v1/auth/me', { token: c.accessToken })).status).toBe(401);
+  });
+});
+
+describe('password change', () => {
+  it('revokes other sessions, keeps this one, and the new password works', async () => {
+    const ceo = await loginAs('first.ceo');
+    await ceo.createUser('pw.user', PASSWORD, 'member');
+    const a = await loginAs('pw.user');
+    const b = await loginAs('pw.user');
+
+    const wrong = await a.request('POST', '/api/v1/auth/password', {
+      token: a.accessToken,
+      body: { current_password: 'wrong-password!', new_password: 'a brand new password' },
+    });
+    const short = await a.request('POST', '/api/v1/auth/password', {
+      token: a.accessToken,
+      body: { current_password: PASSWORD, new_password: 'short' },
+    });
+    await a.changePassword(PASSWORD, 'a brand new password');
+
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toMatchObject({ code: 1003 });
+    expect(short.status).toBe(422);
+    expect((await a.me()).username).toBe('pw.user');
+    expect((await b.request('GET', '/api/v1/auth/me', { token: b.accessToken })).body).toMatchObject({ code: 1002 });
+    await expect(loginAs('pw.user', 'a brand new password')).resolves.toBeDefined();
+  });
+});
+
+describe('users', () => {
+  it('ceo creates users (409 code 4001 on duplicates), managers list, members may not', async () => {
+    const ceo = await loginAs('first.ceo');
+    await ceo.createUser('boss.two', PASSWORD, 'manager');
+    const dup = await ceo.request('POST', '/api/v1/users', {
+      token: ceo.accessToken,
+      body: { username: 'BOSS.two', password: PASSWORD, role: 'member' },
+    });
+    const badRole = await ceo.request('POST', '/api/v1/users', {
+      token: ceo.accessToken,
+      body: { username: 'x.y.z', password: PASSWORD, role: 'emperor' },
+    });
+    await ceo.createUser('plain.member', PASSWORD, 'member');
+    const manager = await loginAs('boss.two');
+    const member = await loginAs('plain.member');
+
+    const listed = await manager.listUsers('limit=100');
+    const memberList = await member.request('GET', '/api/v1/users', { token: member.accessToken });
+    const managerCreate = await manager.request('POST', '/api/v1/users', {
+      token: manager.accessToken,
+      body: { username: 'nope.user', password: PASSWORD, role: 'member' },
+    });
+    const anonymous = await h.client().request('GET', '/api/v1/users');
+
+    expect(dup.status).toBe(409);
+    expect(dup.body).toMatchObject({ code: 4001 });
+    expect(badRole.status).toBe(422);
+    expect(listed.items.map((u) => u.username)).toEqual(expect.arrayContaining(['boss.two', 'plain.member']));
+    expect(listed.items[0]).not.toHaveProperty('password_hash');
+    expect(memberList.status).toBe(403);
+    expect(managerCreate.status).toBe(403);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body).toMatchObject({ code: 1000 });
+  });
+
+  it('a role change revokes that user\'s sessions; demoting the last ceo is 409', async () => {
+    const ceo = await loginAs('first.ceo');
+    const user = await ceo.createUser('promote.me', PASSWORD, 'member');
+    const session = await loginAs('promote.me');
+
+    const changed = await ceo.changeRole(user.id, 'manager');
+    const lastCeo = await ceo.request('PATCH', `/api/v1/users/${(await ceo.me()).id}`, {
+      token: ceo.accessToken,
+      body: { role: 'member' },
+    });
+    const unknown = await ceo.request('PATCH', '/api/v1/users/00000000-0000-4000-8000-000000000000', {
+      token: ceo.accessToken,
+      body: { role: 'member' },
+    });
+
+    expect(changed.role).toBe('manager');
+    expect((await session.request('GET', '/api/v1/auth/me', { token: session.accessToken })).body).toMatchObject({
+      code: 1002,
+    });
+    expect(lastCeo.status).toBe(409);
+    expect(lastCeo.body).toMatchObject({ code: 4000 });
+    expect(unknown.status).toBe(404);
+    expect((await loginAs('promote.me')).accessToken).toBeDefined();
+  });
+
+  it('DELETE /users/{id}/sessions revokes every session of that user', async () => {
+    const ceo = await loginAs('first.ceo');
+    const user = await ceo.createUser('kick.me', PASSWORD, 'observer');
+    const a = await loginAs('kick.me');
+    await loginAs('kick.me');
+
+    const result = await ceo.revokeUserSessions(user.id);
+
+    expect(result.revoked).toBe(2);
+    expect((await a.request('GET', '/api/v1/auth/me', { token: a.accessToken })).status).toBe(401);
+  });
+});
+
+describe('operations', () => {
+  it('serves /healthz, /readyz and the JWKS (public keys only)', async () => {
+    const c = h.client();
+    expect((await c.request('GET', '/healthz')).status).toBe(200);
+    expect((await c.request('GET', '/readyz')).status).toBe(200);
+    const jwks = await c.jwks();
+    expect(jwks.keys.length).toBeGreaterThanOrEqual(2);
+    for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
+  });
+
+  it('tags every response with the replica and request id', async () => {
+    const res = await h.client().request('GET', '/healthz', { headers: { 'x-request-id': 'abc-123' } });
+    expect(res.headers['x-concord-replica']).toBe('auth-test-1');
+    expect(res.headers['x-request-id']).toBe('abc-123');
+  });
+});
+
+async function loginAs(username: string, password = PASSWORD) {
+  const c = h.client();
+  await c.login(username, password);
+  return c;
+}

@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createTestDatabase, type TestDatabase } from '@concord/db';
+import { ConcordClient } from '@concord/client';
+import { Redis } from 'ioredis';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+import { readConfig } from '../../src/config';
+import { startAuthService, type RunningAuthService } from '../../src/main';
+
+/** A private Ed25519 JWK in the key-file format, with its status. */
+export async function makeKey(status: 'next' | 'active' | 'retired') {
+  const { privateKey } = await generateKeyPair('EdDSA', { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(jwk);
+  const now = new Date().toISOString();
+  return {
+    ...jwk,
+    kid,
+    alg: 'EdDSA',
+    use: 'sig',
+    status,
+    created_at: now,
+    ...(status === 'active' ? { activated_at: now } : {}),
+  };
+}
+
+/** Writes a key file (mode 0600) with one active and one next key; returns its path and keys. */
+export async function writeKeyFile(dir: string) {
+  const keys = [await makeKey('active'), await makeKey('next')];
+  const file = path.join(dir, 'jwt-keys.json');
+  writeFileSync(file, JSON.stringify({ keys }, null, 2), { mode: 0o600 });
+  return { file, keys };
+}
+
+/** Deletes every Redis key under `prefix`. */
+export async function dropRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A test's private auth-service cluster (in-process replicas). */
+export interface AuthHarness {
+  db: TestDatabase;
+  prefix: string;
+  redisUrl: string;
+  keyFile: string;
+  env: Record<string, string>;
+  replicas: RunningAuthService[];
+  urls: string[];
+  /** A client of replica `i` (default 0), optionally from a source address. */
+  client(i?: number, localAddress?: string): ConcordClient;
+  /** Creates the first ceo and returns a logged-in client. */
+  ceo(username?: string, password?: string): Promise<ConcordClient>;
+  cleanup(): Promise<void>;
+}
+
+/** Default password satisfying the default policy in tests. */
+export const PASSWORD = 'correct horse battery staple';
+
+/**
+ * Starts `replicas` auth-service instances on port 0 against a fresh database and Redis prefix.
+ * `env` overrides configuration (e.g. a short `REVOCATION_LEASE_MS`).
+ */
+export async function startAuthHarness(options: { replicas?: number; env?: Record<string, string> } = {}): Promise<AuthHarness> {
+  const db = await createTestDatabase({ migrate: true });
+  const dir = mkdtempSync(path.join(tmpdir(), 'concord-auth-'));
+  const { file } = await writeKeyFile(dir);
+  const prefix = `concord_test_${randomBytes(6).toString('hex')}:`;
+  const redisUrl = options.env?.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const env: Record<string, string> = {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    METRICS_PORT: '0',
+    DATABASE_URL: db.url,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    JWT_KEYS_FILE: file,
+    REFRESH_TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    TRUSTED_PROXIES: '127.0.0.2/32',
+    EXPOSE_REPLICA_HEADER: 'true',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    REVOCATION_LEASE_MS: '2000',
+    ...options.env,
+  };
+  const replicas: RunningAuthService[] = [];
+  const clients: ConcordClient[] = [];
+  try {
+    for (let i = 0; i < (options.replicas ?? 1); i++) {
+      replicas.push(await startAuthService(readConfig({ ...env, REPLICA_ID: `auth-test-${i + 1}` })));
+    }
+  } catch (err) {
+    await Promise.allSettled(replicas.map((r) => r.shutdown()));
+    await db.drop();
+    throw err;
+  }
+  const urls = replicas.map((r) => `http://127.0.0.1:${r.port}`);
+  const harness: AuthHarness = {
+    db,
+    prefix,
+    redisUrl,
+    keyFile: file,
+    env,
+    replicas,
+    urls,
+    client(i = 0, localAddress) {
+      const c = new ConcordClient({ baseUrl: urls[i]!, localAddress });
+      clients.push(c);
+      return c;
+    },
+    async ceo(username = 'root-ceo', password = PASSWORD) {
+      const c = harness.client();
+      await c.setup(username, password);
+      await c.login(username, password);
+      return c;
+    },
+    async cleanup() {
+      for (const c of clients) c.close();
+      await Promise.allSettled(replicas.map((r) => r.shutdown()));
+      await dropRedisPrefix(redisUrl, prefix);
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}

@@ -15,8 +15,10 @@ export interface CliOutput {
   error(line: string): void;
 }
 
+type CliLogger = MigrationLogger & { error(fields: Record<string, unknown>, message: string): void };
+
 /** The lines of a pino-like JSON logger, without the dependency. */
-function jsonLogger(output: CliOutput) {
+function jsonLogger(output: CliOutput): CliLogger {
   const write = (level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, msg: string) => {
     const line = JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields });
     if (level === 'error') {
@@ -26,9 +28,9 @@ function jsonLogger(output: CliOutput) {
     }
   };
   return {
-    info: (fields: Record<string, unknown>, msg: string) => write('info', fields, msg),
-    warn: (fields: Record<string, unknown>, msg: string) => write('warn', fields, msg),
-    error: (fields: Record<string, unknown>, msg: string) => write('error', fields, msg),
+    info: (fields, msg) => write('info', fields, msg),
+    warn: (fields, msg) => write('warn', fields, msg),
+    error: (fields, msg) => write('error', fields, msg),
   };
 }
 

@@ -44,6 +44,7 @@ export interface MigrateOptions {
   readonly databaseUrl: string;
   /** Folder in Prisma's layout; defaults to this package's `prisma/migrations`. */
   readonly migrationsDir?: string;
+  /** Receives one line per migration applied; silent by default. A pino logger fits. */
   readonly logger?: MigrationLogger;
   /** How long to wait for a concurrent migrator's lock; default 5 minutes. */
   readonly lockTimeoutMs?: number;

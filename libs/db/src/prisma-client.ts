@@ -16,7 +16,10 @@ export interface PrismaClientOptions {
  * one pool can serve raw queries and Prisma alike. Given a connection string or pool config, the
  * client creates and owns its pool, and `$disconnect()` closes it.
  */
-export function createPrismaClient(source: Pool | PoolConfig | string, options: PrismaClientOptions = {}) {
+export function createPrismaClient(
+  source: Pool | PoolConfig | string,
+  options: PrismaClientOptions = {},
+): PrismaClient {
   const adapter = new PrismaPg(source, options.schema === undefined ? undefined : { schema: options.schema });
   return new PrismaClient({ adapter });
 }

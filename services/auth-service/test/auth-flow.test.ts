@@ -15,7 +15,9 @@ describe('setup', () => {
     const created = await c.setup('First.CEO', PASSWORD);
     expect(created).toMatchObject({ username: 'first.ceo', role: 'ceo' });
 
-    const again = await c.request('POST', '/api/v1/auth/setup', { body: { username: 'another', password: PASSWORD } });
+    const again = await c.request('POST', '/api/v1/auth/setup', {
+      body: { username: 'another', password: PASSWORD },
+    });
 
     expect(again.status).toBe(409);
     expect(again.headers['content-type']).toMatch(/application\/problem\+json/);
@@ -31,19 +33,31 @@ describe('login', () => {
 
     expect(tokens).toMatchObject({ token_type: 'Bearer', expires_in: 900 });
     expect(tokens.refresh_token).toMatch(/^crt_/);
-    expect(tokens.session).toMatchObject({ username: 'first.ceo', is_current: true, ip_address: '127.0.0.23' });
+    expect(tokens.session).toMatchObject({
+      username: 'first.ceo',
+      is_current: true,
+      ip_address: '127.0.0.23',
+    });
     const me = await c.me();
     expect(me).toMatchObject({ username: 'first.ceo', role: 'ceo', session_id: tokens.session.session_id });
   });
 
   it('answers the same 401 code 1003 for a wrong password and for an unknown user', async () => {
     const c = h.client();
-    const wrong = await c.request('POST', '/api/v1/auth/login', { body: { username: 'first.ceo', password: 'nope-nope-nope' } });
-    const unknown = await c.request('POST', '/api/v1/auth/login', { body: { username: 'ghost', password: 'nope-nope-nope' } });
+    const wrong = await c.request('POST', '/api/v1/auth/login', {
+      body: { username: 'first.ceo', password: 'nope-nope-nope' },
+    });
+    const unknown = await c.request('POST', '/api/v1/auth/login', {
+      body: { username: 'ghost', password: 'nope-nope-nope' },
+    });
 
     for (const res of [wrong, unknown]) {
       expect(res.status).toBe(401);
-      expect(res.body).toMatchObject({ code: 1003, error: 'INVALID_CREDENTIALS', detail: 'Invalid username or password' });
+      expect(res.body).toMatchObject({
+        code: 1003,
+        error: 'INVALID_CREDENTIALS',
+        detail: 'Invalid username or password',
+      });
     }
   });
 
@@ -54,7 +68,10 @@ describe('login', () => {
       rawBody: '{"username":',
       headers: { 'content-type': 'application/json' },
     });
-    const text = await c.request('POST', '/api/v1/auth/login', { rawBody: 'hello', headers: { 'content-type': 'text/plain' } });
+    const text = await c.request('POST', '/api/v1/auth/login', {
+      rawBody: 'hello',
+      headers: { 'content-type': 'text/plain' },
+    });
 
     expect(missing.status).toBe(422);
     expect(missing.body).toMatchObject({ code: 2000, errors: [{ path: 'password' }] });
@@ -94,7 +111,9 @@ describe('refresh', () => {
 
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(second.session.session_id).toBe(first.session.session_id);
-    expect(Date.parse(second.session.last_active_at)).toBeGreaterThanOrEqual(Date.parse(first.session.last_active_at));
+    expect(Date.parse(second.session.last_active_at)).toBeGreaterThanOrEqual(
+      Date.parse(first.session.last_active_at),
+    );
     expect(second.access_token).not.toBe(first.access_token);
   });
 
@@ -102,7 +121,10 @@ describe('refresh', () => {
     const c = h.client();
     const first = await c.login('first.ceo', PASSWORD);
 
-    const [a, b] = await Promise.all([c.refresh(first.refresh_token), h.client().refresh(first.refresh_token)]);
+    const [a, b] = await Promise.all([
+      c.refresh(first.refresh_token),
+      h.client().refresh(first.refresh_token),
+    ]);
 
     expect(a.refresh_token).toBe(b.refresh_token);
     expect(a.session.session_id).toBe(b.session.session_id);
@@ -114,7 +136,9 @@ describe('refresh', () => {
     const second = await c.refresh(first.refresh_token);
     await c.refresh(second.refresh_token);
 
-    const reuse = await c.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: first.refresh_token } });
+    const reuse = await c.request('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: first.refresh_token },
+    });
 
     expect(reuse.status).toBe(401);
     expect(reuse.body).toMatchObject({ code: 1002 });
@@ -124,7 +148,9 @@ describe('refresh', () => {
   });
 
   it('answers 401 code 1000 for an unknown refresh token', async () => {
-    const res = await h.client().request('POST', '/api/v1/auth/refresh', { body: { refresh_token: `crt_${'A'.repeat(43)}` } });
+    const res = await h
+      .client()
+      .request('POST', '/api/v1/auth/refresh', { body: { refresh_token: `crt_${'A'.repeat(43)}` } });
     expect(res.status).toBe(401);
     expect(res.body).toMatchObject({ code: 1000 });
   });
@@ -152,7 +178,9 @@ describe('logout and sessions', () => {
     await a.logout('others');
 
     expect((await a.me()).username).toBe('first.ceo');
-    expect((await b.request('GET', '/api/v1/auth/me', { token: b.accessToken })).body).toMatchObject({ code: 1002 });
+    expect((await b.request('GET', '/api/v1/auth/me', { token: b.accessToken })).body).toMatchObject({
+      code: 1002,
+    });
   });
 
   it('lists own sessions with is_current, pages with a cursor, and rejects a bad scope with 422', async () => {
@@ -172,7 +200,7 @@ describe('logout and sessions', () => {
     expect(all.items.filter((s) => s.is_current)).toHaveLength(1);
   });
 
-  it('answers 404 when deleting another user\'s session, and scope=all is ceo-only', async () => {
+  it("answers 404 when deleting another user's session, and scope=all is ceo-only", async () => {
     const ceo = await loginAs('first.ceo');
     await ceo.createUser('member.one', PASSWORD, 'member');
     await ceo.createUser('member.two', PASSWORD, 'member');
@@ -180,10 +208,16 @@ describe('logout and sessions', () => {
     const two = await loginAs('member.two');
     const twoSession = (await two.me()).session_id;
 
-    const foreign = await one.request('DELETE', `/api/v1/auth/sessions/${twoSession}`, { token: one.accessToken });
-    const missing = await one.request('DELETE', '/api/v1/auth/sessions/00000000-0000-4000-8000-000000000000', {
+    const foreign = await one.request('DELETE', `/api/v1/auth/sessions/${twoSession}`, {
       token: one.accessToken,
     });
+    const missing = await one.request(
+      'DELETE',
+      '/api/v1/auth/sessions/00000000-0000-4000-8000-000000000000',
+      {
+        token: one.accessToken,
+      },
+    );
     const all = await one.request('GET', '/api/v1/auth/sessions?scope=all', { token: one.accessToken });
 
     expect(foreign.status).toBe(404);
@@ -223,7 +257,9 @@ describe('logout and sessions', () => {
 
     expect(unknown.status).toBe(200);
     expect(form.status).toBe(200);
-    expect((await c.request('GET', '/api/v1/auth/me', { token: c.accessToken })).body).toMatchObject({ code: 1002 });
+    expect((await c.request('GET', '/api/v1/auth/me', { token: c.accessToken })).body).toMatchObject({
+      code: 1002,
+    });
   });
 
   it('revoking an access token revokes its session', async () => {
@@ -254,7 +290,9 @@ describe('password change', () => {
     expect(wrong.body).toMatchObject({ code: 1003 });
     expect(short.status).toBe(422);
     expect((await a.me()).username).toBe('pw.user');
-    expect((await b.request('GET', '/api/v1/auth/me', { token: b.accessToken })).body).toMatchObject({ code: 1002 });
+    expect((await b.request('GET', '/api/v1/auth/me', { token: b.accessToken })).body).toMatchObject({
+      code: 1002,
+    });
     await expect(loginAs('pw.user', 'a brand new password')).resolves.toBeDefined();
   });
 });
@@ -294,7 +332,7 @@ describe('users', () => {
     expect(anonymous.body).toMatchObject({ code: 1000 });
   });
 
-  it('a role change revokes that user\'s sessions; demoting the last ceo is 409', async () => {
+  it("a role change revokes that user's sessions; demoting the last ceo is 409", async () => {
     const ceo = await loginAs('first.ceo');
     const user = await ceo.createUser('promote.me', PASSWORD, 'member');
     const session = await loginAs('promote.me');
@@ -310,7 +348,9 @@ describe('users', () => {
     });
 
     expect(changed.role).toBe('manager');
-    expect((await session.request('GET', '/api/v1/auth/me', { token: session.accessToken })).body).toMatchObject({
+    expect(
+      (await session.request('GET', '/api/v1/auth/me', { token: session.accessToken })).body,
+    ).toMatchObject({
       code: 1002,
     });
     expect(lastCeo.status).toBe(409);

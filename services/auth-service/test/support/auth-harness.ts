@@ -72,7 +72,9 @@ export const PASSWORD = 'correct horse battery staple';
  * Starts `replicas` auth-service instances on port 0 against a fresh database and Redis prefix.
  * `env` overrides configuration (e.g. a short `REVOCATION_LEASE_MS`).
  */
-export async function startAuthHarness(options: { replicas?: number; env?: Record<string, string> } = {}): Promise<AuthHarness> {
+export async function startAuthHarness(
+  options: { replicas?: number; env?: Record<string, string> } = {},
+): Promise<AuthHarness> {
   const db = await createTestDatabase({ migrate: true });
   const dir = mkdtempSync(path.join(tmpdir(), 'concord-auth-'));
   const { file } = await writeKeyFile(dir);

@@ -1,0 +1,166 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { importJWK, SignJWT, type JWK } from 'jose';
+import { makeKey, startAuthHarness, type AuthHarness } from './support/auth-harness';
+
+let h: AuthHarness;
+let activeKey: JWK & { kid: string };
+let claims: { sub: string; sid: string; role: string };
+
+const b64 = (value: object | string) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+async function sign(
+  payload: Record<string, unknown>,
+  header: Record<string, unknown> = {},
+  key: JWK & { kid: string } = activeKey,
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ ...claims, jti: randomUUID(), ...payload })
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: key.kid, ...header } as never)
+    .setIssuer((payload.iss as string) ?? h.env.JWT_ISSUER ?? 'https://localhost:8443')
+    .setAudience((payload.aud as string) ?? h.env.JWT_AUDIENCE ?? 'concord')
+    .setIssuedAt(now)
+    .setNotBefore((payload.nbf as number) ?? now)
+    .setExpirationTime((payload.exp as number) ?? now + 300)
+    .sign(await importJWK(key, 'EdDSA'));
+}
+
+beforeAll(async () => {
+  h = await startAuthHarness();
+  const ceo = await h.ceo();
+  const me = await ceo.me();
+  claims = { sub: me.id, sid: me.session_id, role: 'member' };
+  const file = JSON.parse(readFileSync(h.keyFile, 'utf8')) as {
+    keys: (JWK & { kid: string; status: string })[];
+  };
+  activeKey = file.keys.find((k) => k.status === 'active')!;
+});
+afterAll(async () => {
+  await h.cleanup();
+});
+
+async function expectRefused(token: string): Promise<void> {
+  const res = await h.client().request('GET', '/api/v1/auth/me', { token });
+  expect(res.status).toBe(401);
+  expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+  expect(res.body).toMatchObject({ code: 1000, error: 'UNAUTHORIZED', status: 401 });
+}
+
+describe('access-token verification on a live replica', () => {
+  it('accepts a correctly signed token (control)', async () => {
+    const res = await h.client().request('GET', '/api/v1/auth/me', { token: await sign({}) });
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses alg none', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const body = {
+      ...claims,
+      jti: randomUUID(),
+      iss: h.env.JWT_ISSUER,
+      aud: 'concord',
+      iat: now,
+      nbf: now,
+      exp: now + 300,
+    };
+    await expectRefused(`${b64({ alg: 'none', typ: 'at+jwt' })}.${b64(body)}.`);
+  });
+
+  it('refuses HS256 signed with the public key as the HMAC secret', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const header = b64({ alg: 'HS256', typ: 'at+jwt', kid: activeKey.kid });
+    const body = b64({
+      ...claims,
+      jti: randomUUID(),
+      iss: 'https://localhost:8443',
+      aud: 'concord',
+      iat: now,
+      nbf: now,
+      exp: now + 300,
+    });
+    const publicJwk = JSON.stringify({ kty: activeKey.kty, crv: activeKey.crv, x: activeKey.x });
+    for (const secret of [publicJwk, activeKey.x!, Buffer.from(activeKey.x!, 'base64url')]) {
+      const sig = createHmac('sha256', secret).update(`${header}.${body}`).digest('base64url');
+      await expectRefused(`${header}.${body}.${sig}`);
+    }
+  });
+
+  it('refuses an unknown kid and a foreign key claiming our kid', async () => {
+    const foreign = (await makeKey('active')) as JWK & { kid: string };
+    await expectRefused(await sign({}, {}, foreign));
+    await expectRefused(await sign({}, { kid: activeKey.kid }, { ...foreign, kid: activeKey.kid }));
+  });
+
+  it('refuses an expired token (beyond the 60 s tolerance) and one whose nbf is in the future', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await expectRefused(await sign({ exp: now - 120 }));
+    await expectRefused(await sign({ nbf: now + 600, exp: now + 900 }));
+  });
+
+  it('refuses a wrong issuer, audience or typ', async () => {
+    await expectRefused(await sign({ iss: 'https://evil.example' }));
+    await expectRefused(await sign({ aud: 'someone-else' }));
+    await expectRefused(await sign({}, { typ: 'JWT' }));
+  });
+
+  it('refuses tokens without jti or sid', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const key = await importJWK(activeKey, 'EdDSA');
+    const base = { sub: claims.sub, role: 'member' };
+    const noJti = await new SignJWT({ ...base, sid: claims.sid })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: activeKey.kid })
+      .setIssuer('https://localhost:8443')
+      .setAudience('concord')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .sign(key);
+    const noSid = await new SignJWT({ ...base, jti: randomUUID() })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: activeKey.kid })
+      .setIssuer('https://localhost:8443')
+      .setAudience('concord')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .sign(key);
+    await expectRefused(noJti);
+    await expectRefused(noSid);
+  });
+
+  it('refuses a tampered payload (role escalated, signature kept)', async () => {
+    const [header, , signature] = (await sign({})).split('.');
+    const now = Math.floor(Date.now() / 1000);
+    const forged = b64({
+      ...claims,
+      role: 'ceo',
+      jti: randomUUID(),
+      iss: 'https://localhost:8443',
+      aud: 'concord',
+      iat: now,
+      nbf: now,
+      exp: now + 300,
+    });
+    await expectRefused(`${header}.${forged}.${signature}`);
+  });
+
+  it('refuses an oversized token (> 8 KiB) with a problem body', async () => {
+    await expectRefused(await sign({ pad: 'x'.repeat(9_000) }));
+  });
+
+  it('refuses a missing or malformed Authorization header', async () => {
+    const c = h.client();
+    for (const authorization of [undefined, 'Basic Zm9vOmJhcg==', 'Bearer', 'Bearer a b c']) {
+      const res = await c.request('GET', '/api/v1/auth/me', {
+        headers: authorization ? { authorization } : {},
+      });
+      expect(res.status).toBe(401);
+      expect(res.body).toMatchObject({ code: 1000 });
+    }
+  });
+
+  it('applies the same checks on admin routes', async () => {
+    const res = await h
+      .client()
+      .request('GET', '/api/v1/users', { token: await sign({ role: 'ceo' }, { typ: 'JWT' }) });
+    expect(res.status).toBe(401);
+  });
+});

@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConcordClient } from '@concord/client';
+import { createTestDatabase, type TestDatabase } from '@concord/db';
+import { dropRedisPrefix, writeKeyFile } from '../../services/auth-service/test/support/auth-harness';
+import { renderNginxConfig, startNginx } from '../../proxy/nginx';
+import { ensureTlsMaterial } from '../../proxy/tls';
+import { freePort, spawnManaged, waitFor, type ManagedProcess } from './processes';
+
+const ROOT = path.resolve(__dirname, '../..');
+const AUTH_MAIN = path.join(ROOT, 'services/auth-service/dist/main.js');
+
+/** One auth-service replica running as its own process (so it can be paused with SIGSTOP). */
+export interface Replica {
+  id: string;
+  port: number;
+  url: string;
+  process: ManagedProcess;
+  pause(): void;
+  resume(): void;
+}
+
+/** A private stack: N auth replicas as processes behind a private nginx, own DB and Redis prefix. */
+export interface E2eStack {
+  gatewayUrl: string;
+  caCert: Buffer;
+  replicas: Replica[];
+  db: TestDatabase;
+  prefix: string;
+  redisUrl: string;
+  env: Record<string, string>;
+  /** Client through the gateway (or straight to replica `i`), from `localAddress`. */
+  client(options?: { replica?: number; localAddress?: string }): ConcordClient;
+  cleanup(): Promise<void>;
+}
+
+/** Options of {@link startE2eStack}. */
+export interface E2eOptions {
+  authReplicas?: number;
+  env?: Record<string, string>;
+  /** Defaults to the machine's Redis. */
+  redisUrl?: string;
+  gateway?: boolean;
+}
+
+/**
+ * Starts the stack from the built services (`npm run build` first). Everything is private to the
+ * test: database, Redis prefix, ports, TLS material and nginx run directory; `cleanup` removes it.
+ */
+export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'concord-e2e-'));
+  const db = await createTestDatabase({ migrate: true });
+  const prefix = `concord_test_${randomBytes(6).toString('hex')}:`;
+  const redisUrl = options.redisUrl ?? 'redis://127.0.0.1:6379';
+  const { file } = await writeKeyFile(dir);
+  const env: Record<string, string> = {
+    HOST: '127.0.0.1',
+    DATABASE_URL: db.url,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    JWT_KEYS_FILE: file,
+    REFRESH_TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    TRUSTED_PROXIES: '127.0.0.2/32',
+    EXPOSE_REPLICA_HEADER: 'true',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    REVOCATION_LEASE_MS: '2000',
+    ...options.env,
+  };
+  const replicas: Replica[] = [];
+  const clients: ConcordClient[] = [];
+  let nginx: { stop(): Promise<void> } | undefined;
+
+  const cleanup = async () => {
+    for (const c of clients) c.close();
+    await nginx?.stop().catch(() => undefined);
+    await Promise.allSettled(replicas.map((r) => r.process.stop()));
+    await dropRedisPrefix(redisUrl, prefix).catch(() => undefined);
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    for (let i = 1; i <= (options.authReplicas ?? 2); i++) {
+      const port = await freePort();
+      const id = `auth-service-${i}`;
+      const proc = spawnManaged(id, process.execPath, [AUTH_MAIN], {
+        ...env,
+        PORT: String(port),
+        METRICS_PORT: String(await freePort()),
+        REPLICA_ID: id,
+      });
+      const replica: Replica = {
+        id,
+        port,
+        url: `http://127.0.0.1:${port}`,
+        process: proc,
+        pause: () => proc.child.kill('SIGSTOP'),
+        resume: () => proc.child.kill('SIGCONT'),
+      };
+      replicas.push(replica);
+    }
+    for (const r of replicas) {
+      await waitFor(
+        async () => (await fetch(`${r.url}/readyz`)).status === 200,
+        30_000,
+        () => `${r.id} did not become ready:\n${r.process.output()}`,
+      );
+    }
+    let gatewayUrl = '';
+    let caCert = Buffer.alloc(0);
+    if (options.gateway ?? true) {
+      const tls = await ensureTlsMaterial(path.join(dir, 'tls'));
+      caCert = readFileSync(tls.caCert);
+      const httpsPort = await freePort();
+      const runDir = path.join(dir, 'nginx');
+      const config = renderNginxConfig({
+        runDir,
+        httpsListen: { host: '127.0.0.1', port: httpsPort },
+        httpListen: { host: '127.0.0.1', port: await freePort() },
+        tlsCert: tls.cert,
+        tlsKey: tls.key,
+        proxyBind: '127.0.0.2',
+        upstreams: { auth: replicas.map((r) => `127.0.0.1:${r.port}`) },
+        exposeReplicaHeader: true,
+        loginRate: '1000r/s',
+        loginBurst: 1000,
+      });
+      nginx = await startNginx({ runDir, config });
+      gatewayUrl = `https://localhost:${httpsPort}`;
+    }
+    return {
+      gatewayUrl,
+      caCert,
+      replicas,
+      db,
+      prefix,
+      redisUrl,
+      env,
+      client(opts = {}) {
+        const baseUrl = opts.replica === undefined ? gatewayUrl : replicas[opts.replica]!.url;
+        const c = new ConcordClient({ baseUrl, ca: caCert, localAddress: opts.localAddress });
+        clients.push(c);
+        return c;
+      },
+      cleanup,
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -93,7 +93,11 @@ export async function runKeysCli(
         return 0;
       }
       case 'rotate': {
-        const minNextAgeMs = milliseconds(values['min-next-age-ms'], 'min-next-age-ms', DEFAULT_MIN_NEXT_AGE_MS);
+        const minNextAgeMs = milliseconds(
+          values['min-next-age-ms'],
+          'min-next-age-ms',
+          DEFAULT_MIN_NEXT_AGE_MS,
+        );
         const { keys } = await readKeyFile(file);
         const at = now();
         if (!keys.some((k) => k.status === 'next')) {
@@ -103,13 +107,19 @@ export async function runKeysCli(
         } else {
           const promoted = promote(keys, at, minNextAgeMs);
           await writeKeyFile(file, { keys: [...promoted, await generateSigningKey('next', at)] });
-          io.out(`promoted ${signingKey(promoted).kid} to active; older active keys stay published until retired`);
+          io.out(
+            `promoted ${signingKey(promoted).kid} to active; older active keys stay published until retired`,
+          );
         }
         list((await readKeyFile(file)).keys, io);
         return 0;
       }
       case 'retire': {
-        const maxTokenAgeMs = milliseconds(values['max-token-age-ms'], 'max-token-age-ms', defaultMaxTokenAgeMs(env));
+        const maxTokenAgeMs = milliseconds(
+          values['max-token-age-ms'],
+          'max-token-age-ms',
+          defaultMaxTokenAgeMs(env),
+        );
         const { keys } = await readKeyFile(file);
         const retired = retire(keys, now(), maxTokenAgeMs);
         const changed = retired.filter((k, i) => k.status !== keys[i]?.status).map((k) => k.kid);
@@ -131,7 +141,8 @@ export async function runKeysCli(
   } catch (err) {
     io.err(`keys-cli: ${err instanceof Error ? err.message : String(err)}`);
     const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-    const usage = err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
+    const usage =
+      err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
     if (usage) io.err(USAGE);
     return usage ? 2 : 1;
   }
@@ -146,7 +157,14 @@ function list(keys: SigningKeyRecord[], io: CliOutput): void {
       .filter(Boolean)
       .join(',');
     io.out(
-      [key.kid, key.status, key.created_at, key.activated_at ?? '-', key.retired_at ?? '-', notes || '-'].join('\t'),
+      [
+        key.kid,
+        key.status,
+        key.created_at,
+        key.activated_at ?? '-',
+        key.retired_at ?? '-',
+        notes || '-',
+      ].join('\t'),
     );
   }
 }

@@ -68,7 +68,8 @@ export function parseRevocationMessage(text: string): RevocationMessage | undefi
         typeof e === 'object' &&
         e !== null &&
         typeof (e as RevocationEntry).sid === 'string' &&
-        typeof (e as RevocationEntry).exp === 'number',
+        typeof (e as RevocationEntry).exp === 'number' &&
+        Number.isFinite((e as RevocationEntry).exp),
     );
     return ok ? (msg as RevocationMessage) : undefined;
   }

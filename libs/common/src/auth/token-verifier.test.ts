@@ -15,7 +15,12 @@ import { AppError } from '../errors/app-error';
 import type { Clock } from '../ops/clock';
 import { bearerToken, createAuthenticator } from './authenticator';
 import type { RevocationCache } from './revocation-cache';
-import { createTokenVerifier, MAX_TOKEN_BYTES, type TokenVerifier, type TokenVerifierOptions } from './token-verifier';
+import {
+  createTokenVerifier,
+  MAX_TOKEN_BYTES,
+  type TokenVerifier,
+  type TokenVerifierOptions,
+} from './token-verifier';
 
 const ISSUER = 'https://auth.test';
 const AUDIENCE = 'concord';
@@ -166,7 +171,11 @@ describe('createTokenVerifier', () => {
   });
 
   it('refuses a token whose kid is not in the key set', async () => {
-    const token = await sign(signer.privateKey, goodClaims(), { alg: 'EdDSA', typ: 'at+jwt', kid: 'unknown' });
+    const token = await sign(signer.privateKey, goodClaims(), {
+      alg: 'EdDSA',
+      typ: 'at+jwt',
+      kid: 'unknown',
+    });
 
     await expectRefused(verifier().verify(token));
   });
@@ -313,7 +322,10 @@ describe('createTokenVerifier', () => {
       const err = await remote.verify(token).catch((e: unknown) => e);
 
       expect(err).toBeInstanceOf(AppError);
-      expect({ code: (err as AppError).code, status: (err as AppError).status }).toEqual({ code: 8001, status: 503 });
+      expect({ code: (err as AppError).code, status: (err as AppError).status }).toEqual({
+        code: 8001,
+        status: 503,
+      });
       expect((err as AppError).headers['Retry-After']).toBe('1');
     }
 
@@ -403,7 +415,10 @@ describe('createAuthenticator', () => {
   }
 
   it('refuses a missing token with 401 and a Bearer challenge', async () => {
-    const authenticator = createAuthenticator({ verify: async () => claims }, cache(() => undefined));
+    const authenticator = createAuthenticator(
+      { verify: async () => claims },
+      cache(() => undefined),
+    );
 
     const err = await authenticator.authenticate(undefined).catch((e: unknown) => e);
 
@@ -427,7 +442,10 @@ describe('createAuthenticator', () => {
   });
 
   it('returns the claims and the token when the session is live', async () => {
-    const authenticator = createAuthenticator({ verify: async () => claims }, cache(() => undefined));
+    const authenticator = createAuthenticator(
+      { verify: async () => claims },
+      cache(() => undefined),
+    );
 
     await expect(authenticator.authenticate('token')).resolves.toEqual({ ...claims, token: 'token' });
   });

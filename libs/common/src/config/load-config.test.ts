@@ -152,7 +152,9 @@ describe('loadConfig with the base schema', () => {
         TLS_CERT_FILE: cert,
         TLS_KEY_FILE: key,
       });
-      expect(loadConfig(schema, { TLS_CERT_FILE: cert, TLS_KEY_FILE: key, TLS_CA_FILE: ca }).TLS_CA_FILE).toBe(ca);
+      expect(
+        loadConfig(schema, { TLS_CERT_FILE: cert, TLS_KEY_FILE: key, TLS_CA_FILE: ca }).TLS_CA_FILE,
+      ).toBe(ca);
     });
 
     it('refuses a TLS file that does not exist', () => {
@@ -176,7 +178,14 @@ describe('loadConfig with the base schema', () => {
       EXPOSE_REPLICA_HEADER: 'maybe',
     });
 
-    for (const key of ['PORT', 'METRICS_PORT', 'TRUSTED_PROXIES', 'REDIS_URL', 'LOG_LEVEL', 'EXPOSE_REPLICA_HEADER']) {
+    for (const key of [
+      'PORT',
+      'METRICS_PORT',
+      'TRUSTED_PROXIES',
+      'REDIS_URL',
+      'LOG_LEVEL',
+      'EXPOSE_REPLICA_HEADER',
+    ]) {
       expect(err.message).toMatch(new RegExp(`^  - ${key}: `, 'm'));
     }
     expect(err.problems).toHaveLength(6);
@@ -193,8 +202,8 @@ describe('loadConfig with the base schema', () => {
 
     const err = configError({ PORT: 'eighty', TLS_CERT_FILE: cert }, paired);
 
-    expect(err.message).toMatch(/^  - PORT: /m);
-    expect(err.message).toMatch(/^  - TLS_KEY_FILE: .*set together/m);
+    expect(err.message).toMatch(/^ {2}- PORT: /m);
+    expect(err.message).toMatch(/^ {2}- TLS_KEY_FILE: .*set together/m);
   });
 
   it('with a plain superRefine, zod skips the TLS pairing check when another key is bad', () => {
@@ -208,12 +217,17 @@ describe('loadConfig with the base schema', () => {
 describe('exposureWarning', () => {
   const proxies = loadConfig(schema, { TRUSTED_PROXIES: '127.0.0.2/32' }).TRUSTED_PROXIES;
 
-  it.each(['0.0.0.0', '::', '[::]'])('warns when HOST=%s binds every interface without TLS or proxies', (host) => {
-    expect(exposureWarning({ HOST: host, TRUSTED_PROXIES: [] })).toMatch(/exposed in clear text/);
-  });
+  it.each(['0.0.0.0', '::', '[::]'])(
+    'warns when HOST=%s binds every interface without TLS or proxies',
+    (host) => {
+      expect(exposureWarning({ HOST: host, TRUSTED_PROXIES: [] })).toMatch(/exposed in clear text/);
+    },
+  );
 
   it('is silent when TLS is configured', () => {
-    expect(exposureWarning({ HOST: '0.0.0.0', TLS_CERT_FILE: '/tls/cert.pem', TRUSTED_PROXIES: [] })).toBeUndefined();
+    expect(
+      exposureWarning({ HOST: '0.0.0.0', TLS_CERT_FILE: '/tls/cert.pem', TRUSTED_PROXIES: [] }),
+    ).toBeUndefined();
   });
 
   it('is silent when trusted proxies are configured', () => {

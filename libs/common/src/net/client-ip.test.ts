@@ -14,7 +14,11 @@ describe('createClientIpResolver', () => {
     it('ignores X-Forwarded-For, -Proto and -Host', () => {
       const info = resolve(
         '127.0.0.1',
-        headers({ 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test' }),
+        headers({
+          'x-forwarded-for': '203.0.113.9',
+          'x-forwarded-proto': 'https',
+          'x-forwarded-host': 'evil.test',
+        }),
         false,
       );
 
@@ -26,7 +30,9 @@ describe('createClientIpResolver', () => {
     });
 
     it('cannot become trusted by naming a trusted proxy in X-Forwarded-For', () => {
-      expect(resolve('198.51.100.7', headers({ 'x-forwarded-for': '127.0.0.2' }), false).ip).toBe('198.51.100.7');
+      expect(resolve('198.51.100.7', headers({ 'x-forwarded-for': '127.0.0.2' }), false).ip).toBe(
+        '198.51.100.7',
+      );
     });
   });
 
@@ -38,7 +44,11 @@ describe('createClientIpResolver', () => {
     });
 
     it('takes the rightmost untrusted hop and ignores forged entries to its left', () => {
-      const info = resolve('127.0.0.2', headers({ 'x-forwarded-for': '1.2.3.4, 5.6.7.8, 203.0.113.9' }), false);
+      const info = resolve(
+        '127.0.0.2',
+        headers({ 'x-forwarded-for': '1.2.3.4, 5.6.7.8, 203.0.113.9' }),
+        false,
+      );
 
       expect(info.ip).toBe('203.0.113.9');
     });
@@ -54,7 +64,11 @@ describe('createClientIpResolver', () => {
     });
 
     it('joins repeated X-Forwarded-For headers in order', () => {
-      const info = resolve('127.0.0.2', headers({ 'x-forwarded-for': ['6.6.6.6', '203.0.113.9, 10.2.2.2'] }), false);
+      const info = resolve(
+        '127.0.0.2',
+        headers({ 'x-forwarded-for': ['6.6.6.6', '203.0.113.9, 10.2.2.2'] }),
+        false,
+      );
 
       expect(info.ip).toBe('203.0.113.9');
     });
@@ -65,7 +79,11 @@ describe('createClientIpResolver', () => {
     });
 
     it('stops the walk at a garbage hop and keeps the last good one', () => {
-      const info = resolve('127.0.0.2', headers({ 'x-forwarded-for': '203.0.113.9, unknown, 10.2.2.2' }), false);
+      const info = resolve(
+        '127.0.0.2',
+        headers({ 'x-forwarded-for': '203.0.113.9, unknown, 10.2.2.2' }),
+        false,
+      );
 
       expect(info.ip).toBe('10.2.2.2');
     });
@@ -92,11 +110,17 @@ describe('createClientIpResolver', () => {
     });
 
     it('reports an untrusted IPv4-mapped peer in IPv4 form', () => {
-      expect(resolve('::ffff:127.0.0.1', headers({ 'x-forwarded-for': '203.0.113.9' }), false).ip).toBe('127.0.0.1');
+      expect(resolve('::ffff:127.0.0.1', headers({ 'x-forwarded-for': '203.0.113.9' }), false).ip).toBe(
+        '127.0.0.1',
+      );
     });
 
     it('normalises IPv4-mapped hops in X-Forwarded-For', () => {
-      const info = resolve('127.0.0.2', headers({ 'x-forwarded-for': '::ffff:203.0.113.9, ::ffff:10.2.2.2' }), false);
+      const info = resolve(
+        '127.0.0.2',
+        headers({ 'x-forwarded-for': '::ffff:203.0.113.9, ::ffff:10.2.2.2' }),
+        false,
+      );
 
       expect(info.ip).toBe('203.0.113.9');
     });
@@ -118,21 +142,30 @@ describe('createClientIpResolver', () => {
     it('honours them from a trusted peer', () => {
       const info = resolve(
         '127.0.0.2',
-        headers({ 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'HTTPS', 'x-forwarded-host': 'localhost:8443' }),
+        headers({
+          'x-forwarded-for': '203.0.113.9',
+          'x-forwarded-proto': 'HTTPS',
+          'x-forwarded-host': 'localhost:8443',
+        }),
         false,
       );
 
       expect(info).toEqual({ ip: '203.0.113.9', proto: 'https', host: 'localhost:8443' });
     });
 
-    it.each(['javascript', 'ftp', 'https://evil', ''])('ignores the protocol %j, keeping the socket one', (proto) => {
-      const info = resolve('127.0.0.2', headers({ 'x-forwarded-proto': proto }), true);
+    it.each(['javascript', 'ftp', 'https://evil', ''])(
+      'ignores the protocol %j, keeping the socket one',
+      (proto) => {
+        const info = resolve('127.0.0.2', headers({ 'x-forwarded-proto': proto }), true);
 
-      expect(info.proto).toBe('https');
-    });
+        expect(info.proto).toBe('https');
+      },
+    );
 
     it('takes the first of several protocols', () => {
-      expect(resolve('127.0.0.2', headers({ 'x-forwarded-proto': 'https, http' }), false).proto).toBe('https');
+      expect(resolve('127.0.0.2', headers({ 'x-forwarded-proto': 'https, http' }), false).proto).toBe(
+        'https',
+      );
     });
 
     it('keeps the Host header when X-Forwarded-Host is absent', () => {

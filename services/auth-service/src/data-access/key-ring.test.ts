@@ -91,7 +91,10 @@ describe('key ring', () => {
     const stranger = await planInit(new Date());
     const strangerFile = join(dir, 'other.json');
     await writeKeyFile(strangerFile, stranger);
-    const other = await loadKeyRing(strangerFile, { logger: capturingLogger().logger, pollIntervalMs: POLL_MS });
+    const other = await loadKeyRing(strangerFile, {
+      logger: capturingLogger().logger,
+      pollIntervalMs: POLL_MS,
+    });
     rings.push(other);
     const token = await sign(other);
 
@@ -102,7 +105,9 @@ describe('key ring', () => {
 
   it('refuses a token that names no kid, even though a published key would match its algorithm', async () => {
     const ring = await open();
-    const token = await new SignJWT({ sub: 'u1' }).setProtectedHeader({ alg: 'EdDSA' }).sign(ring.signingKey().key);
+    const token = await new SignJWT({ sub: 'u1' })
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .sign(ring.signingKey().key);
 
     await expect(jwtVerify(token, ring.resolver, { algorithms: ['EdDSA'] })).rejects.toBeInstanceOf(
       errors.JWKSNoMatchingKey,
@@ -122,7 +127,9 @@ describe('key ring', () => {
   });
 
   it('refuses a file whose kid is not the thumbprint of its key, without echoing key material', async () => {
-    const tampered = { keys: initial.keys.map((k, i) => (i === 0 ? { ...k, kid: 'chosen-by-attacker' } : k)) };
+    const tampered = {
+      keys: initial.keys.map((k, i) => (i === 0 ? { ...k, kid: 'chosen-by-attacker' } : k)),
+    };
     await writeKeyFile(file, tampered);
 
     const failure = readKeyFile(file);

@@ -86,7 +86,8 @@ async function checkKeyMaterial(file: string, key: SigningKeyRecord, index: numb
     throw new KeyFileError(file, `keys[${index}] (${key.kid}): x is not the public half of d`);
   }
   const thumbprint = await calculateJwkThumbprint({ kty: key.kty, crv: key.crv, x: key.x });
-  if (thumbprint !== key.kid) throw new KeyFileError(file, `keys[${index}]: kid is not the RFC 7638 thumbprint of x`);
+  if (thumbprint !== key.kid)
+    throw new KeyFileError(file, `keys[${index}]: kid is not the RFC 7638 thumbprint of x`);
   return privateKey;
 }
 
@@ -99,7 +100,9 @@ export async function readKeyFile(file: string): Promise<KeyFile> {
   return (await readValidated(file)).keyFile;
 }
 
-async function readValidated(file: string): Promise<{ keyFile: KeyFile; privateKeys: Map<string, KeyObject> }> {
+async function readValidated(
+  file: string,
+): Promise<{ keyFile: KeyFile; privateKeys: Map<string, KeyObject> }> {
   let info: Stats;
   try {
     info = await stat(file);
@@ -109,7 +112,10 @@ async function readValidated(file: string): Promise<{ keyFile: KeyFile; privateK
   if (!info.isFile()) throw new KeyFileError(file, 'is not a regular file');
   if ((info.mode & 0o077) !== 0) {
     const mode = (info.mode & 0o777).toString(8).padStart(3, '0');
-    throw new KeyFileError(file, `holds private keys but is accessible by group or others (mode ${mode}); chmod 600 it`);
+    throw new KeyFileError(
+      file,
+      `holds private keys but is accessible by group or others (mode ${mode}); chmod 600 it`,
+    );
   }
   let json: unknown;
   try {
@@ -141,7 +147,11 @@ async function readValidated(file: string): Promise<{ keyFile: KeyFile; privateK
  * cannot cross file systems), flushed, then renamed over `file`. Readers see the old or the new file,
  * never half of one. With `exclusive`, an existing file is left alone and `false` is returned.
  */
-export async function writeKeyFile(file: string, keyFile: KeyFile, options: { exclusive?: boolean } = {}): Promise<boolean> {
+export async function writeKeyFile(
+  file: string,
+  keyFile: KeyFile,
+  options: { exclusive?: boolean } = {},
+): Promise<boolean> {
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', 0o600);
   try {
@@ -182,7 +192,11 @@ async function buildState(file: string): Promise<RingState> {
   const { keyFile, privateKeys } = await readValidated(file);
   const signer = signingKey(keyFile.keys);
   const jwks = { keys: publishedKeys(keyFile.keys).map(publicJwk) };
-  return { signing: { kid: signer.kid, key: privateKeys.get(signer.kid)! }, jwks, resolve: createLocalJWKSet(jwks) };
+  return {
+    signing: { kid: signer.kid, key: privateKeys.get(signer.kid)! },
+    jwks,
+    resolve: createLocalJWKSet(jwks),
+  };
 }
 
 function describe(state: RingState): Record<string, unknown> {
@@ -230,8 +244,9 @@ export async function loadKeyRing(file: string, options: KeyRingOptions): Promis
   // Polling rather than fs.watch: it sees atomic renames and Kubernetes' symlink-swapped Secret
   // volumes alike. Unreferenced, so it never keeps the process alive on its own.
   const onChange = (current: Stats, previous: Stats): void => {
-    if (current.mtimeMs === previous.mtimeMs && current.ino === previous.ino && current.mode === previous.mode) return;
-    void reload();
+    // ctime moves on every write and chmod; ino on every atomic replace.
+    const same = current.ino === previous.ino && current.ctimeMs === previous.ctimeMs;
+    if (!same || current.mtimeMs !== previous.mtimeMs) void reload();
   };
   watchFile(file, { interval: options.pollIntervalMs ?? 2_000, persistent: false }, onChange);
 

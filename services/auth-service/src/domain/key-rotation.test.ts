@@ -21,7 +21,11 @@ function at(ms: number): Date {
 }
 
 /** A key record without real key material; the lifecycle functions only look at status and dates. */
-function record(kid: string, status: SigningKeyRecord['status'], dates: Partial<SigningKeyRecord> = {}): SigningKeyRecord {
+function record(
+  kid: string,
+  status: SigningKeyRecord['status'],
+  dates: Partial<SigningKeyRecord> = {},
+): SigningKeyRecord {
   return {
     kty: 'OKP',
     crv: 'Ed25519',
@@ -43,7 +47,13 @@ describe('planInit', () => {
 
     expect(keys.map((k) => k.status)).toEqual(['active', 'next']);
     for (const key of keys) {
-      expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig', created_at: T0.toISOString() });
+      expect(key).toMatchObject({
+        kty: 'OKP',
+        crv: 'Ed25519',
+        alg: 'EdDSA',
+        use: 'sig',
+        created_at: T0.toISOString(),
+      });
       expect(key.kid).toBe(await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: key.x }));
     }
     expect(keys[0]!.activated_at).toBe(T0.toISOString());
@@ -155,7 +165,10 @@ describe('signingKey', () => {
     const keys = [
       record('newest', 'active', { activated_at: at(30 * MINUTE).toISOString() }),
       record('older', 'active', { activated_at: at(10 * MINUTE).toISOString() }),
-      record('retired', 'retired', { activated_at: at(40 * MINUTE).toISOString(), retired_at: at(50 * MINUTE).toISOString() }),
+      record('retired', 'retired', {
+        activated_at: at(40 * MINUTE).toISOString(),
+        retired_at: at(50 * MINUTE).toISOString(),
+      }),
     ];
 
     expect(signingKey(keys).kid).toBe('newest');
@@ -182,7 +195,11 @@ describe('assertValidKeySet', () => {
   it.each([
     ['two next keys', [record('a', 'active'), record('n1', 'next'), record('n2', 'next')], /at most one/],
     ['duplicate kids', [record('a', 'active'), record('a', 'next')], /duplicate kid/],
-    ['an active key without activated_at', [record('a', 'active', { activated_at: undefined })], /activated_at/],
+    [
+      'an active key without activated_at',
+      [record('a', 'active', { activated_at: undefined })],
+      /activated_at/,
+    ],
     ['a retired key without retired_at', [record('a', 'active'), record('r', 'retired')], /retired_at/],
     ['an unparseable date', [record('a', 'active', { created_at: 'yesterday' })], /created_at/],
     ['no keys at all', [], /no active key/],

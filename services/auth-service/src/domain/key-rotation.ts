@@ -80,7 +80,9 @@ export function assertValidKeySet(keys: readonly SigningKeyRecord[]): void {
   }
   const next = keys.filter((k) => k.status === 'next');
   if (next.length > 1) {
-    throw new KeyRotationError(`${next.length} next keys (${next.map((k) => k.kid).join(', ')}); at most one is allowed`);
+    throw new KeyRotationError(
+      `${next.length} next keys (${next.map((k) => k.kid).join(', ')}); at most one is allowed`,
+    );
   }
   if (!keys.some((k) => k.status === 'active')) throw new KeyRotationError('no active key: nothing can sign');
 }
@@ -128,7 +130,8 @@ export function promote(
 ): SigningKeyRecord[] {
   assertValidKeySet(keys);
   const next = keys.find((k) => k.status === 'next');
-  if (!next) throw new KeyRotationError('there is no next key to promote; add one and wait before promoting it');
+  if (!next)
+    throw new KeyRotationError('there is no next key to promote; add one and wait before promoting it');
   const readyAt = time(next, 'created_at') + minNextAgeMs;
   if (now.getTime() < readyAt) {
     throw new KeyRotationError(

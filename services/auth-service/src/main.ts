@@ -19,6 +19,7 @@ import {
   type Clock,
   type Logger,
 } from '@concord/common';
+import { createPrismaClient } from '@concord/db';
 import { readConfig, type Config } from './config';
 import { createApp } from './app';
 import { createAccessTokenIssuer } from './data-access/access-token-issuer';
@@ -26,6 +27,7 @@ import { loadKeyRing } from './data-access/key-ring';
 import { createFixedWindowLimiter, createLoginThrottle } from './data-access/login-throttle.store';
 import { createRedisRevocationPublisher } from './data-access/revocation-publisher';
 import { createSessionRepository } from './data-access/session.repository';
+import { createUserAdminRepository } from './data-access/user-admin.repository';
 import { createUserRepository } from './data-access/user.repository';
 import { createArgon2Hasher } from './domain/argon2-password-hasher';
 import { createAuthService } from './domain/auth.service';
@@ -65,7 +67,9 @@ export async function startAuthService(
   const keys = revocationKeys(config.REDIS_PREFIX);
   const toleranceMs = config.JWT_CLOCK_TOLERANCE_SECONDS * 1000;
   const sessionRepo = createSessionRepository(pool);
-  const userRepo = createUserRepository(pool);
+  // Prisma Client shares the pool: admin CRUD through the model of record's client, hot paths on pg.
+  const prisma = createPrismaClient(pool);
+  const userRepo = { ...createUserRepository(pool), ...createUserAdminRepository(prisma) };
 
   const publisher = createRedisRevocationPublisher({
     clients: redis,
@@ -215,6 +219,7 @@ export async function startAuthService(
         .catch((err: unknown) => logger.warn({ err }, 'deregister failed'));
       ring.close();
       await redis.close();
+      await prisma.$disconnect();
       await pool.end();
       logger.info('auth-service stopped');
     },

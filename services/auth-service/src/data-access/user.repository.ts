@@ -1,8 +1,8 @@
-import { AppError, type Role } from '@concord/common';
+import type { Role } from '@concord/common';
 import type { Pool } from 'pg';
 import type { UserRecord } from '../domain/auth.model';
 import type { UserRepository } from '../domain/auth.ports';
-import { inTransaction, isUniqueViolation, toPage } from './pg-helpers';
+import { inTransaction } from './pg-helpers';
 
 interface UserRow {
   id: string;
@@ -29,8 +29,8 @@ function toUser(row: UserRow): UserRecord {
 // Serialises setup attempts across every replica; the key is arbitrary but fixed.
 const SETUP_LOCK_KEY = 0x636f6e63; // "conc"
 
-/** {@link UserRepository} over pg with parameterized SQL. */
-export function createUserRepository(pool: Pool): UserRepository {
+/** The login-path half of {@link UserRepository} over pg (setup, lookups, password hashes). */
+export function createUserRepository(pool: Pool): Omit<UserRepository, 'create' | 'list' | 'changeRole'> {
   return {
     async createFirst(username, passwordHash) {
       return inTransaction(pool, async (client) => {
@@ -44,18 +44,6 @@ export function createUserRepository(pool: Pool): UserRepository {
         return toUser(rows[0]!);
       });
     },
-    async create(username, passwordHash, role) {
-      try {
-        const { rows } = await pool.query<UserRow>(
-          `INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
-          [username, passwordHash, role],
-        );
-        return toUser(rows[0]!);
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new AppError('DUPLICATE_RECORD', 'That username is taken');
-        throw err;
-      }
-    },
     async findByUsername(username) {
       const { rows } = await pool.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = $1`, [
         username,
@@ -66,15 +54,6 @@ export function createUserRepository(pool: Pool): UserRepository {
       const { rows } = await pool.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
       return rows[0] ? toUser(rows[0]) : undefined;
     },
-    async list(limit, after) {
-      const { rows } = await pool.query<UserRow>(
-        `SELECT ${COLUMNS} FROM users
-          WHERE ($1::timestamptz IS NULL OR (created_at, id) < ($1, $2::uuid))
-          ORDER BY created_at DESC, id DESC LIMIT $3`,
-        [after?.createdAt ?? null, after?.id ?? null, limit + 1],
-      );
-      return toPage(rows.map(toUser), limit);
-    },
     async updatePasswordHash(id, passwordHash, changed) {
       await pool.query(
         `UPDATE users SET password_hash = $2,
@@ -82,21 +61,6 @@ export function createUserRepository(pool: Pool): UserRepository {
          WHERE id = $1`,
         [id, passwordHash, changed],
       );
-    },
-    async changeRole(id, role) {
-      return inTransaction(pool, async (client) => {
-        // Locking every ceo row makes "demote the last ceo" impossible under concurrency.
-        const ceos = await client.query<{ id: string }>(`SELECT id FROM users WHERE role = 'ceo' FOR UPDATE`);
-        const isCeo = ceos.rows.some((r) => r.id === id);
-        if (isCeo && role !== 'ceo' && ceos.rows.length === 1) {
-          throw new AppError('RESOURCE_CONFLICT', 'The last ceo cannot be demoted');
-        }
-        const { rows } = await client.query<UserRow>(
-          `UPDATE users SET role = $2 WHERE id = $1 RETURNING ${COLUMNS}`,
-          [id, role],
-        );
-        return rows[0] ? toUser(rows[0]) : undefined;
-      });
     },
   };
 }

@@ -1,0 +1,1 @@
+import { startE2eStack } from "../support/e2e-stack"; console.log(typeof startE2eStack);

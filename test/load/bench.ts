@@ -1,1 +1,2 @@
-import { startE2eStack } from "../support/e2e-stack"; console.log(typeof startE2eStack);
+import { startE2eStack } from '../support/e2e-stack';
+console.log(typeof startE2eStack);

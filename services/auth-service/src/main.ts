@@ -195,7 +195,7 @@ export async function startAuthService(
   const cleanup = setInterval(() => {
     const before = new Date(clock.now() - config.SESSION_RETENTION_SECONDS * 1000);
     sessionRepo
-      .purge(before, config.SESSION_IDLE_TIMEOUT_SECONDS)
+      .purge(before, config.SESSION_IDLE_TIMEOUT_SECONDS, new Date(clock.now()))
       .then((n) => (n > 0 ? logger.info({ deleted: n }, 'purged old sessions') : undefined))
       .then(() => publisher.prune())
       .catch((err: unknown) => logger.warn({ err }, 'session cleanup failed'));

@@ -382,6 +382,17 @@ describe('operations', () => {
     for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
   });
 
+  it('serves Prometheus metrics on the metrics port only', async () => {
+    const metrics = await fetch(`http://127.0.0.1:${h.replicas[0]!.metricsPort}/metrics`);
+    const text = await metrics.text();
+    const onApiPort = await h.client().request('GET', '/metrics');
+
+    expect(metrics.status).toBe(200);
+    expect(text).toMatch(/concord_http_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/auth\/login"/);
+    expect(text).toMatch(/concord_revoked_sessions\{/);
+    expect(onApiPort.status).toBe(404);
+  });
+
   it('tags every response with the replica and request id', async () => {
     const res = await h.client().request('GET', '/healthz', { headers: { 'x-request-id': 'abc-123' } });
     expect(res.headers['x-concord-replica']).toBe('auth-test-1');

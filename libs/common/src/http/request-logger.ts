@@ -10,7 +10,7 @@ export function requestLogger(logger: Logger) {
   return pinoHttp({
     logger,
     genReqId: (req) => (req as unknown as Request).id,
-    customAttributeKeys: { reqId: 'request_id' },
+    customProps: (req) => ({ request_id: (req as unknown as Request).id }),
     customLogLevel: (_req, res, err) =>
       err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     serializers: {

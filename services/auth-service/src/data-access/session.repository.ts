@@ -201,13 +201,13 @@ export function createSessionRepository(pool: Pool): SessionRepository {
       return rows.map((r) => ({ sid: r.id, exp: Math.ceil(r.access_expires_at.getTime() / 1000) }));
     },
 
-    async purge(before, idle) {
+    async purge(before, idle, now) {
       const { rowCount } = await pool.query(
         `DELETE FROM sessions
           WHERE (revoked_at < $1 OR expires_at < $1 OR last_active_at < $1::timestamptz - make_interval(secs => $2::int))
             -- never drop a row whose access token could still be alive: it is the re-seed source
-            AND access_expires_at < now() - interval '5 minutes'`,
-        [before, idle],
+            AND access_expires_at < $3::timestamptz - interval '5 minutes'`,
+        [before, idle, now],
       );
       return rowCount ?? 0;
     },

@@ -79,8 +79,11 @@ export interface SessionRepository {
   ): Promise<{ entries: RevocationEntry[]; newlyRevoked: number }>;
   /** Revoked sessions whose access tokens may still be alive (the re-seed source). */
   revokedSince(minAccessExpiry: Date): Promise<RevocationEntry[]>;
-  /** Deletes revoked/expired sessions older than the retention period. */
-  purge(before: Date, idleTimeoutSeconds: number): Promise<number>;
+  /**
+   * Deletes sessions revoked or ended before `before`, never one whose access token may still be
+   * alive at `now`.
+   */
+  purge(before: Date, idleTimeoutSeconds: number, now: Date): Promise<number>;
 }
 
 /** Publishes revocations to every replica; resolves when they applied it or the lease elapsed. */

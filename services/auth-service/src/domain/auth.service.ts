@@ -72,16 +72,14 @@ export function createAuthService(deps: AuthServiceDeps) {
     refreshToken: string,
     at: Date,
   ): Promise<TokenGrant> {
-    const accessToken = await issuer.issue(
-      { sub: session.userId, sid: session.id, role },
-      at,
-      policy.accessTtlSeconds,
-    );
-    const idleLeft = policy.idleTimeoutSeconds;
     const absoluteLeft = Math.floor((session.expiresAt.getTime() - at.getTime()) / 1000);
+    // No access token outlives its session's absolute lifetime.
+    const ttl = Math.max(1, Math.min(policy.accessTtlSeconds, absoluteLeft));
+    const accessToken = await issuer.issue({ sub: session.userId, sid: session.id, role }, at, ttl);
+    const idleLeft = policy.idleTimeoutSeconds;
     return {
       accessToken,
-      expiresIn: policy.accessTtlSeconds,
+      expiresIn: ttl,
       refreshToken,
       refreshExpiresIn: Math.max(0, Math.min(idleLeft, absoluteLeft)),
       session,

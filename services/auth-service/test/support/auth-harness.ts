@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '@concord/db';
 import { ConcordClient } from '@concord/client';
+import { systemClock, type Clock } from '@concord/common';
 import { Redis } from 'ioredis';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { readConfig } from '../../src/config';
@@ -65,6 +66,18 @@ export interface AuthHarness {
   cleanup(): Promise<void>;
 }
 
+/** A wall clock the test can move forward (monotonic time is real, so leases keep working). */
+export function offsetClock(): Clock & { advance(seconds: number): void } {
+  let offsetMs = 0;
+  return {
+    now: () => systemClock.now() + offsetMs,
+    monotonic: () => systemClock.monotonic(),
+    advance(seconds) {
+      offsetMs += seconds * 1000;
+    },
+  };
+}
+
 /** Default password satisfying the default policy in tests. */
 export const PASSWORD = 'correct horse battery staple';
 
@@ -99,7 +112,9 @@ export async function startAuthHarness(
   const clients: ConcordClient[] = [];
   try {
     for (let i = 0; i < (options.replicas ?? 1); i++) {
-      replicas.push(await startAuthService(readConfig({ ...env, REPLICA_ID: `auth-test-${i + 1}` })));
+      replicas.push(
+        await startAuthService(readConfig({ ...env, REPLICA_ID: `auth-test-${i + 1}` }), options.clock),
+      );
     }
   } catch (err) {
     await Promise.allSettled(replicas.map((r) => r.shutdown()));

@@ -1,0 +1,96 @@
+import { Writable } from 'node:stream';
+import express from 'express';
+import request from 'supertest';
+import { createClientIpResolver } from '../net/client-ip';
+import { requestContext } from '../http/request-context';
+import { requestLogger } from '../http/request-logger';
+import { createLogger } from './logger';
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { lines, destination };
+}
+
+describe('logging', () => {
+  it('redacts passwords, tokens, authorization and cookies wherever they are logged', () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: 'info', service: 'test', replicaId: 'r1', destination });
+
+    logger.info(
+      {
+        req: { headers: { authorization: 'Bearer secret-token', cookie: 'sid=secret-cookie' } },
+        body: { password: 'secret-password', refresh_token: 'secret-refresh', token: 'secret-rfc7009' },
+        access_token: 'secret-access',
+      },
+      'something happened',
+    );
+
+    const text = JSON.stringify(lines);
+    expect(text).not.toMatch(/secret-/);
+    expect(lines[0]).toMatchObject({
+      service: 'test',
+      replica: 'r1',
+      level: 'info',
+      access_token: '[redacted]',
+    });
+  });
+
+  it('writes one JSON line per request with request_id and the path without its query string', async () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: 'info', service: 'test', replicaId: 'r1', destination });
+    const app = express();
+    app.use(
+      requestContext({
+        resolveClientIp: createClientIpResolver([]),
+        replicaId: 'r1',
+        exposeReplicaHeader: false,
+      }),
+    );
+    app.use(requestLogger(logger));
+    app.get('/thing', (_req, res) => {
+      res.json({ ok: true });
+    });
+
+    await request(app)
+      .get('/thing?token=secret-in-query')
+      .set('authorization', 'Bearer secret-header')
+      .set('x-request-id', 'req-42')
+      .expect(200);
+
+    const entry = lines.find((l) => l.msg === 'request completed');
+    expect(entry).toMatchObject({
+      request_id: 'req-42',
+      req: { method: 'GET', path: '/thing' },
+      res: { status: 200 },
+    });
+    expect(JSON.stringify(lines)).not.toMatch(/secret-/);
+  });
+
+  it('replaces a malformed incoming request id instead of logging it', async () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: 'info', service: 'test', replicaId: 'r1', destination });
+    const app = express();
+    app.use(
+      requestContext({
+        resolveClientIp: createClientIpResolver([]),
+        replicaId: 'r1',
+        exposeReplicaHeader: false,
+      }),
+    );
+    app.use(requestLogger(logger));
+    app.get('/x', (_req, res) => {
+      res.end();
+    });
+
+    const res = await request(app).get('/x').set('x-request-id', 'bad id\twith spaces');
+
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(lines[0]!.request_id).toBe(res.headers['x-request-id']);
+  });
+});

@@ -1,0 +1,126 @@
+import type { RunRecord, Target, TargetSummary, ThroughputPass } from './auth.results';
+import { commGroup, cpuSince, ownNginxGroup, pidGroup, snapshotCpu, type CpuAccount } from './cpu-usage';
+import { median } from './stats';
+import { runWrk, wrkProblem, type WrkResult } from './wrk';
+
+/** One side of the comparison: a gateway URL and the processes behind it. */
+export interface Endpoint {
+  url: string;
+  pids(): number[];
+}
+
+/** Options of {@link measureThroughput}. */
+export interface ThroughputOptions {
+  logLevel: string;
+  ours: Endpoint;
+  baseline: Endpoint;
+  /** Sent to both sides, so nginx parses and forwards identical requests. */
+  token: string;
+  wrk: { threads: number; connections: number; durationSeconds: number; warmupSeconds: number };
+  rounds: number;
+  scriptPath: string;
+  /** Replica log bytes written so far. */
+  logBytes(): number;
+  progress(line: string): void;
+}
+
+const PATH = '/api/v1/auth/me';
+
+/** CPU per component: the service processes, both nginx instances, the shared daemons. */
+function cpuGroups(endpoint: Endpoint) {
+  return [
+    pidGroup('service', () => endpoint.pids()),
+    ownNginxGroup('nginx'),
+    commGroup('postgres', 'postgres'),
+    commGroup('redis', 'redis-server'),
+  ];
+}
+
+/** Adds wrk, this process and the unattributed rest, so the components sum to the machine's busy time. */
+function fullAccount(cpu: CpuAccount, wrk: WrkResult): CpuAccount {
+  const groupsMs = { ...cpu.groupsMs, wrk: Math.max(0, wrk.wrkCpuMs), bench: cpu.benchMs };
+  const known = Object.values(groupsMs).reduce((a, b) => a + b, 0);
+  return { ...cpu, groupsMs: { ...groupsMs, other: Math.max(0, cpu.machineBusyMs - known) } };
+}
+
+async function runOnce(o: ThroughputOptions, target: Target, seconds: number): Promise<RunRecord['wrk'] & { cpu: CpuAccount }> {
+  const endpoint = target === 'ours' ? o.ours : o.baseline;
+  const before = snapshotCpu();
+  const wrk = await runWrk({
+    url: `${endpoint.url}${PATH}`,
+    threads: o.wrk.threads,
+    connections: o.wrk.connections,
+    durationSeconds: seconds,
+    headers: { Authorization: `Bearer ${o.token}` },
+    scriptPath: o.scriptPath,
+  });
+  const cpu = fullAccount(cpuSince(before, cpuGroups(endpoint)), wrk);
+  const problem = wrkProblem(wrk);
+  if (problem) {
+    // A 401/503 answers in microseconds: counting it would flatter whichever side produced it.
+    throw new Error(`${target} (${o.logLevel}): ${problem}; the run is not a valid measurement`);
+  }
+  return { ...wrk, cpu };
+}
+
+function summarizeTarget(runs: RunRecord[]): TargetSummary {
+  const rps = runs.map((r) => r.wrk.requestsPerSecond);
+  const mid = median(rps);
+  const closest = runs.reduce((a, b) =>
+    Math.abs(b.wrk.requestsPerSecond - mid) < Math.abs(a.wrk.requestsPerSecond - mid) ? b : a,
+  );
+  const requests = runs.reduce((sum, r) => sum + r.wrk.requests, 0);
+  const cpuMsPer1kRequests: Record<string, number> = {};
+  for (const r of runs) {
+    for (const [name, ms] of Object.entries(r.cpu.groupsMs)) {
+      cpuMsPer1kRequests[name] = (cpuMsPer1kRequests[name] ?? 0) + (ms * 1000) / requests;
+    }
+  }
+  return {
+    requestsPerSecond: mid,
+    latencyMs: {
+      p50: median(runs.map((r) => r.wrk.latencyMs.p50)),
+      p90: median(runs.map((r) => r.wrk.latencyMs.p90)),
+      p99: median(runs.map((r) => r.wrk.latencyMs.p99)),
+      p999: median(runs.map((r) => r.wrk.latencyMs.p999)),
+    },
+    percentilesMs: closest.wrk.percentilesMs,
+    cpuMsPer1kRequests,
+  };
+}
+
+/**
+ * Warms both sides up, then runs `rounds` alternating pairs (baseline first in odd rounds, ours
+ * first in even ones) so slow drift of the machine hits both sides alike; reports medians.
+ */
+export async function measureThroughput(o: ThroughputOptions): Promise<ThroughputPass> {
+  for (const target of ['baseline', 'ours'] as const) {
+    o.progress(`[${o.logLevel}] warm-up ${target} ${o.wrk.warmupSeconds}s`);
+    await runOnce(o, target, o.wrk.warmupSeconds);
+  }
+  const runs: RunRecord[] = [];
+  const logStart = o.logBytes();
+  for (let round = 1; round <= o.rounds; round++) {
+    const order: Target[] = round % 2 === 1 ? ['baseline', 'ours'] : ['ours', 'baseline'];
+    for (const target of order) {
+      const { cpu, ...wrk } = await runOnce(o, target, o.wrk.durationSeconds);
+      runs.push({ target, round, wrk, cpu });
+      const busy = (100 * cpu.machineBusyMs) / Math.max(1, cpu.machineTotalMs);
+      o.progress(
+        `[${o.logLevel}] round ${round}/${o.rounds} ${target.padEnd(8)} ${wrk.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
+          `  p50 ${wrk.latencyMs.p50.toFixed(2)} ms  p99 ${wrk.latencyMs.p99.toFixed(2)} ms  machine busy ${busy.toFixed(0)}%`,
+      );
+    }
+  }
+  const ours = summarizeTarget(runs.filter((r) => r.target === 'ours'));
+  const baseline = summarizeTarget(runs.filter((r) => r.target === 'baseline'));
+  const ourRequests = runs.filter((r) => r.target === 'ours').reduce((s, r) => s + r.wrk.requests, 0);
+  return {
+    logLevel: o.logLevel,
+    runs,
+    ours,
+    baseline,
+    ratio: ours.requestsPerSecond / baseline.requestsPerSecond,
+    logBytesPerRequest: (o.logBytes() - logStart) / Math.max(1, ourRequests),
+  };
+}

@@ -1,0 +1,82 @@
+import type { CpuAccount } from './cpu-usage';
+import type { MachineInfo } from './machine';
+import type { Summary } from './stats';
+import type { WrkResult } from './wrk';
+
+/** The shape of `.run/bench/auth-<timestamp>.json`, also fed to the HTML and Markdown writers. */
+
+/** Which side of the comparison a run measured. */
+export type Target = 'ours' | 'baseline';
+
+/** One wrk run with the CPU each component spent during it. */
+export interface RunRecord {
+  target: Target;
+  round: number;
+  wrk: WrkResult;
+  cpu: CpuAccount;
+}
+
+/** Medians over the measured rounds of one target. */
+export interface TargetSummary {
+  requestsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; p999: number };
+  /** Percentile curve of the round whose req/s is the median. */
+  percentilesMs: [number, number][];
+  /** CPU milliseconds per 1000 requests, per component, over all measured rounds. */
+  cpuMsPer1kRequests: Record<string, number>;
+}
+
+/** Ours against the baseline at one replica log level. */
+export interface ThroughputPass {
+  logLevel: string;
+  runs: RunRecord[];
+  ours: TargetSummary;
+  baseline: TargetSummary;
+  /** Median ours req/s ÷ median baseline req/s. */
+  ratio: number;
+  /** JSON log bytes the replicas wrote per request served. */
+  logBytesPerRequest: number;
+}
+
+/** Sequential login → logout, timing only the logout. */
+export interface RevokeResult {
+  /** How the logouts were sent. */
+  via: string;
+  samplesMs: number[];
+  summary: Summary;
+  /** Logouts answered per replica (X-Concord-Replica). */
+  byReplica: Record<string, number>;
+}
+
+/** One goal of the issue and whether this run met it. */
+export interface Goal {
+  name: string;
+  target: string;
+  value: number;
+  met: boolean;
+}
+
+/** Settings the run used (all of them appear in the reports). */
+export interface AuthBenchSettings {
+  replicas: number;
+  wrk: { threads: number; connections: number; durationSeconds: number; warmupSeconds: number };
+  rounds: number;
+  logLevels: string[];
+  revokes: number;
+  cpuProfile: boolean;
+}
+
+/** Everything one `npm run bench -- auth` measured. */
+export interface AuthBenchResult {
+  scenario: 'auth';
+  command: string;
+  startedAt: string;
+  finishedAt: string;
+  machine: MachineInfo;
+  settings: AuthBenchSettings;
+  passes: ThroughputPass[];
+  revoke: RevokeResult;
+  goals: Goal[];
+  /** Top self-time entries of the replicas' CPU profile, when `--cpu-prof` was given. */
+  profile?: { directory: string; top: { name: string; percent: number }[] };
+}

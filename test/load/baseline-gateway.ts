@@ -1,0 +1,83 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { renderNginxConfig, startNginx } from '../../proxy/nginx';
+import { ensureTlsMaterial } from '../../proxy/tls';
+import { freePort, spawnManaged, waitFor, type ManagedProcess } from '../support/processes';
+
+/** Bare express processes behind their own nginx, rendered exactly like the stack's gateway. */
+export interface BaselineGateway {
+  /** `https://127.0.0.1:<port>`. */
+  url: string;
+  caCert: Buffer;
+  /** Pids of the bare handler processes (for CPU accounting). */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Options that must match test/support/e2e-stack.ts's gateway so both sides pay the same nginx
+ * cost (TLS, access log, header rewriting, upstream keep-alive); only the upstream list differs.
+ */
+export const GATEWAY_OPTIONS = {
+  proxyBind: '127.0.0.2',
+  exposeReplicaHeader: true,
+  loginRate: '1000r/s',
+  loginBurst: 1000,
+} as const;
+
+/**
+ * Starts `count` copies of baseline-app.js (as many as there are auth replicas, so the baseline
+ * can use the same number of cores) and an nginx in front of them. `stop` removes everything.
+ */
+export async function startBaselineGateway(count: number): Promise<BaselineGateway> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'concord-bench-baseline-'));
+  const apps: ManagedProcess[] = [];
+  let nginx: { stop(): Promise<void> } | undefined;
+  const stop = async () => {
+    await nginx?.stop().catch(() => undefined);
+    await Promise.allSettled(apps.map((a) => a.stop()));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const ports: number[] = [];
+    for (let i = 1; i <= count; i++) {
+      const port = await freePort();
+      ports.push(port);
+      apps.push(
+        spawnManaged(`baseline-${i}`, process.execPath, [path.join(__dirname, 'baseline-app.js')], {
+          PORT: String(port),
+        }),
+      );
+    }
+    for (const [i, port] of ports.entries()) {
+      await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${port}/api/v1/auth/me`)).status === 200,
+        15_000,
+        () => `baseline-${i + 1} did not start:\n${apps[i]!.output()}`,
+      );
+    }
+    const tls = await ensureTlsMaterial(path.join(dir, 'tls'));
+    const httpsPort = await freePort();
+    const runDir = path.join(dir, 'nginx');
+    const config = renderNginxConfig({
+      ...GATEWAY_OPTIONS,
+      runDir,
+      httpsListen: { host: '127.0.0.1', port: httpsPort },
+      httpListen: { host: '127.0.0.1', port: await freePort() },
+      tlsCert: tls.cert,
+      tlsKey: tls.key,
+      upstreams: { auth: ports.map((p) => `127.0.0.1:${p}`) },
+    });
+    nginx = await startNginx({ runDir, config });
+    return {
+      url: `https://127.0.0.1:${httpsPort}`,
+      caCert: await readFile(tls.caCert),
+      pids: () => apps.map((a) => a.child.pid ?? -1),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -62,7 +62,9 @@ function probeReady(host, port) {
       resolve({ ready: res.statusCode === 200, why: `HTTP ${res.statusCode}` });
     });
     req.once('timeout', () => req.destroy(new Error('timeout')));
-    req.once('error', (/** @type {NodeJS.ErrnoException} */ err) => resolve({ ready: false, why: err.code ?? err.message }));
+    req.once('error', (/** @type {NodeJS.ErrnoException} */ err) =>
+      resolve({ ready: false, why: err.code ?? err.message }),
+    );
   });
 }
 

@@ -121,7 +121,8 @@ async function runStack(options = {}) {
       // A second Ctrl-C means "now": nothing graceful is left to wait for.
       log(`${signal} again: killing everything`);
       if (nginx) kill(-nginx.pid, 'SIGKILL');
-      for (const c of children) if (c.child.pid !== undefined && !c.hasExited()) kill(-c.child.pid, 'SIGKILL');
+      for (const c of children)
+        if (c.child.pid !== undefined && !c.hasExited()) kill(-c.child.pid, 'SIGKILL');
       process.exit(130);
     }
     void shutdown(signal, 0);
@@ -137,7 +138,12 @@ async function runStack(options = {}) {
 
   try {
     const replicas = services.flatMap((s) =>
-      s.ports.map((p, i) => ({ entry: s, name: `${s.service}-${i + 1}`, port: p.http, metricsPort: p.metrics })),
+      s.ports.map((p, i) => ({
+        entry: s,
+        name: `${s.service}-${i + 1}`,
+        port: p.http,
+        metricsPort: p.metrics,
+      })),
     );
     const authReplica = replicas.find((r) => r.entry.upstream === 'auth');
     if (!authReplica) throw new StackError('the stack needs an auth-service replica (JWKS_URL points at it)');
@@ -162,7 +168,9 @@ async function runStack(options = {}) {
       ]),
     ]);
     if (busy.length > 0) {
-      const lines = busy.map((b) => `  ${b.host.includes(":") ? `[${b.host}]` : b.host}:${b.port} (${b.what})`);
+      const lines = busy.map(
+        (b) => `  ${b.host.includes(':') ? `[${b.host}]` : b.host}:${b.port} (${b.what})`,
+      );
       throw new StackError(
         `ports already in use:\n${lines.join('\n')}\n` +
           `Is another \`npm start\` running? See who holds one with: ss -ltnp 'sport = :${busy[0]?.port}'`,
@@ -211,11 +219,16 @@ async function runStack(options = {}) {
         LOG_LEVEL: env.LOG_LEVEL || 'info',
         ...r.entry.env?.(ctx),
       };
-      const child = startChild(r.name, process.execPath, [path.join(root, `services/${r.entry.service}/dist/main.js`)], {
-        cwd: root,
-        env: childEnv,
-        detached: true,
-      });
+      const child = startChild(
+        r.name,
+        process.execPath,
+        [path.join(root, `services/${r.entry.service}/dist/main.js`)],
+        {
+          cwd: root,
+          env: childEnv,
+          detached: true,
+        },
+      );
       children.push(child);
       void child.exited.then(({ code, signal }) => {
         if (stopping) return;
@@ -247,7 +260,9 @@ async function runStack(options = {}) {
     nginx = await startNginx({ runDir: nginxRunDir, config, onOutput: (line) => log(`nginx: ${line}`) });
     void nginx.exited.then(({ code, signal }) => {
       if (stopping) return;
-      log(`nginx exited unexpectedly (${signal ?? `code ${code}`}); see ${path.join(nginxRunDir, 'error.log')}`);
+      log(
+        `nginx exited unexpectedly (${signal ?? `code ${code}`}); see ${path.join(nginxRunDir, 'error.log')}`,
+      );
       void shutdown('nginx died', 1);
     });
     if (stopping) return await stopping;
@@ -326,13 +341,17 @@ async function ensureJwtKeys(root, file) {
 async function ensureSecret(file) {
   try {
     // `wx`: two runners starting at once cannot overwrite each other's secret.
-    await fs.writeFile(file, `${crypto.randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
+    await fs.writeFile(file, `${crypto.randomBytes(32).toString('base64url')}\n`, {
+      flag: 'wx',
+      mode: 0o600,
+    });
     log(`created REFRESH_TOKEN_SECRET in ${file}`);
   } catch (err) {
     if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'EEXIST') throw err;
   }
   const secret = (await fs.readFile(file, 'utf8')).trim();
-  if (secret.length < 43) throw new StackError(`${file} does not hold a 32-byte secret; delete it to regenerate`);
+  if (secret.length < 43)
+    throw new StackError(`${file} does not hold a 32-byte secret; delete it to regenerate`);
   return secret;
 }
 
@@ -380,7 +399,9 @@ function printBanner(info) {
     `Concord is up at ${info.publicUrl}  (http://localhost:${info.httpPort} redirects there)`,
     `  listening on 127.0.0.1${info.ipv6 ? ' and [::1]' : ''}; TLS by the local CA ${rel(info.caCert)}`,
     `  try:  curl --cacert ${rel(info.caCert)} ${info.publicUrl}/.well-known/jwks.json`,
-    ...info.replicas.map((r) => `  ${r.name.padEnd(18)} http://127.0.0.1:${r.port}  metrics :${r.metricsPort}`),
+    ...info.replicas.map(
+      (r) => `  ${r.name.padEnd(18)} http://127.0.0.1:${r.port}  metrics :${r.metricsPort}`,
+    ),
     `  gateway logs: ${rel(info.nginxRunDir)}/access.log, error.log`,
     '',
     'Create the first user (a ceo; only possible while no user exists):',

@@ -1,3 +1,4 @@
+import type { ProfileSummary } from './cpu-profile';
 import type { CpuAccount } from './cpu-usage';
 import type { MachineInfo } from './machine';
 import type { Summary } from './stats';
@@ -77,6 +78,6 @@ export interface AuthBenchResult {
   passes: ThroughputPass[];
   revoke: RevokeResult;
   goals: Goal[];
-  /** Top self-time entries of the replicas' CPU profile, when `--cpu-prof` was given. */
-  profile?: { directory: string; top: { name: string; percent: number }[] };
+  /** Where the replicas' CPU went, when `--cpu-prof` was given (figures then read low: profiling costs). */
+  profile?: ProfileSummary;
 }

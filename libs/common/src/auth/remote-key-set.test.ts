@@ -1,0 +1,72 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { createRemoteKeySet } from './remote-key-set';
+import { createTokenVerifier } from './token-verifier';
+
+async function newKey() {
+  const { publicKey, privateKey } = await generateKeyPair('EdDSA', { extractable: true });
+  const jwk = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(jwk);
+  return { privateKey, publicJwk: { ...jwk, kid, alg: 'EdDSA', use: 'sig' } as JWK & { kid: string } };
+}
+
+async function token(key: Awaited<ReturnType<typeof newKey>>) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ sid: 's1', role: 'member' })
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: key.publicJwk.kid })
+    .setIssuer('iss')
+    .setAudience('aud')
+    .setSubject('u1')
+    .setJti(`j-${Math.random()}`)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
+    .sign(key.privateKey);
+}
+
+describe('remote key set (JWKS_URL)', () => {
+  let published: JWK[] = [];
+  let fetches = 0;
+  const server = http.createServer((_req, res) => {
+    fetches++;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ keys: published }));
+  });
+  let url = '';
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('follows a rotation: a token with a newly published kid verifies after a refetch, bounded by the cooldown', async () => {
+    const oldKey = await newKey();
+    const newerKey = await newKey();
+    published = [oldKey.publicJwk];
+    const clock = { now: () => Date.now(), monotonic: () => performance.now() };
+    const verifier = createTokenVerifier({
+      keys: createRemoteKeySet(url, { cooldownMs: 200 }),
+      issuer: 'iss',
+      audience: 'aud',
+      algorithms: ['EdDSA'],
+      clockToleranceSeconds: 0,
+      clock,
+      cacheSize: 0,
+    });
+
+    await expect(verifier.verify(await token(oldKey))).resolves.toMatchObject({ sub: 'u1' });
+    await expect(verifier.verify(await token(newerKey))).rejects.toMatchObject({ code: 1000 });
+    const fetchesBefore = fetches;
+    await expect(verifier.verify(await token(newerKey))).rejects.toMatchObject({ code: 1000 });
+    expect(fetches).toBe(fetchesBefore); // within the cooldown an unknown kid does not refetch
+
+    published = [oldKey.publicJwk, newerKey.publicJwk];
+    await new Promise((r) => setTimeout(r, 250));
+
+    await expect(verifier.verify(await token(newerKey))).resolves.toMatchObject({ sub: 'u1' });
+    await expect(verifier.verify(await token(oldKey))).resolves.toMatchObject({ sub: 'u1' });
+  });
+});

@@ -1,0 +1,71 @@
+import { parseArgs } from 'node:util';
+
+/** Options of the auth scenario (`npm run bench -- auth [options]`). */
+export interface AuthOptions {
+  replicas: number;
+  threads: number;
+  connections: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  rounds: number;
+  /** The first level is the one the ratio goal is judged at. */
+  logLevels: string[];
+  revokes: number;
+  /** Profile the replicas of the first pass (figures then read low; docs are left alone). */
+  cpuProf: boolean;
+  /** Do not touch docs/benchmarks.md. */
+  skipDocs: boolean;
+  /** Exit 2 when a goal is missed (default: report it and exit 0). */
+  checkGoals: boolean;
+}
+
+/** Usage text, printed on a bad option. */
+export const AUTH_USAGE = `npm run bench -- auth [--duration 10] [--warmup 5] [--rounds 3] [--threads 2]
+  [--connections 32] [--replicas 2] [--log-levels warn,info] [--revokes 200]
+  [--cpu-prof] [--skip-docs] [--check-goals]`;
+
+function positiveInt(name: string, value: string | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  // Upper bounds keep a typo from turning into an hour-long run.
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer in 1..${max}`);
+  return n;
+}
+
+/** Parses and bounds the scenario's arguments. */
+export function parseAuthOptions(args: string[]): AuthOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      rounds: { type: 'string' },
+      threads: { type: 'string' },
+      connections: { type: 'string' },
+      replicas: { type: 'string' },
+      'log-levels': { type: 'string' },
+      revokes: { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      'skip-docs': { type: 'boolean' },
+      'check-goals': { type: 'boolean' },
+    },
+  });
+  const logLevels = (values['log-levels'] ?? 'warn,info').split(',').filter(Boolean);
+  const known = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (logLevels.length === 0 || logLevels.some((l) => !known.includes(l))) {
+    throw new Error(`--log-levels must list pino levels (${known.join(', ')})`);
+  }
+  return {
+    replicas: positiveInt('replicas', values.replicas, 2, 8),
+    threads: positiveInt('threads', values.threads, 2, 64),
+    connections: positiveInt('connections', values.connections, 32, 4096),
+    durationSeconds: positiveInt('duration', values.duration, 10, 300),
+    warmupSeconds: positiveInt('warmup', values.warmup, 5, 120),
+    rounds: positiveInt('rounds', values.rounds, 3, 20),
+    logLevels,
+    revokes: positiveInt('revokes', values.revokes, 200, 10_000),
+    cpuProf: values['cpu-prof'] ?? false,
+    skipDocs: values['skip-docs'] ?? false,
+    checkGoals: values['check-goals'] ?? false,
+  };
+}

@@ -1,0 +1,183 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConcordClient } from '@concord/client';
+import { PASSWORD } from '../../services/auth-service/test/support/auth-harness';
+import type { AuthBenchResult, Goal, RevokeResult, ThroughputPass } from './auth.results';
+import { parseAuthOptions, type AuthOptions } from './auth.options';
+import { measureThroughput } from './auth-throughput';
+import { startBaselineGateway, type BaselineGateway } from './baseline-gateway';
+import type { BenchContext } from './bench-context';
+import { startBenchStack, type BenchStack } from './bench-stack';
+import { renderAuthSection, upsertAuthSection } from './benchmarks-doc';
+import { summarizeCpuProfiles } from './cpu-profile';
+import { describeMachine, type MachineInfo } from './machine';
+import { renderHtmlReport } from './report-html';
+import { measureRevokeLatency } from './revoke-latency';
+import { writeWrkScript } from './wrk';
+
+/** The issue's acceptance goals. */
+const RATIO_GOAL = 0.9;
+const REVOKE_P99_GOAL_MS = 20;
+
+/** Every request must be a 200 and every replica must answer before load starts. */
+async function preflight(ours: BenchStack, baseline: BaselineGateway, token: string, replicas: number) {
+  const client = ours.stack.client();
+  const seen = new Set<string>();
+  for (let i = 0; i < 10 * replicas && seen.size < replicas; i++) {
+    const res = await client.request('GET', '/api/v1/auth/me', { token });
+    if (res.status !== 200) throw new Error(`preflight: /me answered ${res.status}: ${res.text}`);
+    seen.add(String(res.headers['x-concord-replica']));
+  }
+  if (seen.size < replicas) throw new Error(`preflight: only ${[...seen].join(', ')} answered`);
+  const bare = new ConcordClient({ baseUrl: baseline.url, ca: baseline.caCert });
+  try {
+    const res = await bare.request('GET', '/api/v1/auth/me', { token });
+    if (res.status !== 200 || res.text !== '{"ok":true}') throw new Error(`preflight: baseline answered ${res.status}`);
+  } finally {
+    bare.close();
+  }
+}
+
+interface PassOutcome {
+  pass: ThroughputPass;
+  revoke?: RevokeResult;
+  machine?: MachineInfo;
+}
+
+/** One replica log level: a fresh stack, the throughput comparison and (first pass) the revoke loop. */
+async function runPass(
+  ctx: BenchContext,
+  o: AuthOptions,
+  level: string,
+  first: boolean,
+  shared: { baseline: BaselineGateway; scriptPath: string; loadAtStart: number; profileDir?: string },
+): Promise<PassOutcome> {
+  ctx.progress(`[${level}] starting ${o.replicas} auth replicas, private database, Redis prefix and nginx`);
+  const env = shared.profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${shared.profileDir}` } : undefined;
+  const bench = await startBenchStack({ replicas: o.replicas, logLevel: level, env });
+  const release = ctx.defer(`auth stack (${level})`, () => bench.stack.cleanup());
+  try {
+    const machine = first
+      ? await describeMachine(bench.stack.db.url, bench.stack.redisUrl, shared.loadAtStart)
+      : undefined;
+    const admin = bench.stack.client();
+    await admin.setup('bench.ceo', PASSWORD);
+    const { access_token: token } = await admin.login('bench.ceo', PASSWORD);
+    await preflight(bench, shared.baseline, token, o.replicas);
+    const pass = await measureThroughput({
+      logLevel: level,
+      ours: { url: bench.stack.gatewayUrl.replace('//localhost:', '//127.0.0.1:'), pids: bench.pids },
+      baseline: { url: shared.baseline.url, pids: shared.baseline.pids },
+      token,
+      wrk: o,
+      rounds: o.rounds,
+      scriptPath: shared.scriptPath,
+      logBytes: bench.logBytes,
+      progress: ctx.progress,
+    });
+    ctx.progress(
+      `[${level}] ours ${pass.ours.requestsPerSecond.toFixed(0)} req/s, baseline ${pass.baseline.requestsPerSecond.toFixed(0)} req/s, ratio ${pass.ratio.toFixed(3)}`,
+    );
+    let revoke: RevokeResult | undefined;
+    if (first) {
+      ctx.progress(`[revoke] ${o.revokes} sequential login → logout through the gateway`);
+      revoke = await measureRevokeLatency({
+        client: bench.stack.client(),
+        username: 'bench.ceo',
+        password: PASSWORD,
+        count: o.revokes,
+        deadlineMs: 60_000 + o.revokes * 1_000,
+        progress: ctx.progress,
+      });
+      const s = revoke.summary;
+      ctx.progress(`[revoke] p50 ${s.p50.toFixed(2)} ms, p90 ${s.p90.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms, max ${s.max.toFixed(2)} ms`);
+    }
+    return { pass, revoke, machine };
+  } finally {
+    ctx.progress(`[${level}] stopping the stack, dropping its database and Redis keys`);
+    await release();
+  }
+}
+
+/**
+ * `npm run bench -- auth`: GET /api/v1/auth/me through nginx against a bare express baseline
+ * behind an identical nginx, at each replica log level, then revoke (logout) latency with two
+ * replicas. Writes `.run/bench/auth-<timestamp>.{json,html}` and the docs/benchmarks.md section.
+ */
+export async function authScenario(ctx: BenchContext): Promise<number> {
+  const o = parseAuthOptions(ctx.args);
+  const loadAtStart = os.loadavg()[0] ?? 0;
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const outDir = path.join(ctx.root, '.run/bench');
+  mkdirSync(outDir, { recursive: true });
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'concord-bench-'));
+  ctx.defer('temporary files', async () => rmSync(tmp, { recursive: true, force: true }));
+  const profileDir = o.cpuProf ? path.join(outDir, `auth-${stamp}-cpuprof`) : undefined;
+
+  ctx.progress(`starting ${o.replicas} bare express processes behind their own nginx (baseline)`);
+  const baseline = await startBaselineGateway(o.replicas);
+  const stopBaseline = ctx.defer('baseline gateway', () => baseline.stop());
+  const shared = { baseline, scriptPath: await writeWrkScript(tmp), loadAtStart };
+
+  const outcomes: PassOutcome[] = [];
+  for (const [i, level] of o.logLevels.entries()) {
+    outcomes.push(await runPass(ctx, o, level, i === 0, { ...shared, profileDir: i === 0 ? profileDir : undefined }));
+  }
+  await stopBaseline();
+  const revoke = outcomes[0]!.revoke!;
+  const passes = outcomes.map((x) => x.pass);
+  const goals: Goal[] = [
+    {
+      name: `/me req/s ratio ours ÷ baseline at LOG_LEVEL=${passes[0]!.logLevel}`,
+      target: `≥ ${RATIO_GOAL}`,
+      value: passes[0]!.ratio,
+      met: passes[0]!.ratio >= RATIO_GOAL,
+    },
+    {
+      name: 'revoke (logout) p99 with two replicas',
+      target: `≤ ${REVOKE_P99_GOAL_MS} ms`,
+      value: revoke.summary.p99,
+      met: revoke.summary.p99 <= REVOKE_P99_GOAL_MS,
+    },
+  ];
+  const result: AuthBenchResult = {
+    scenario: 'auth',
+    command: ctx.command,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: outcomes[0]!.machine!,
+    settings: {
+      replicas: o.replicas,
+      wrk: { threads: o.threads, connections: o.connections, durationSeconds: o.durationSeconds, warmupSeconds: o.warmupSeconds },
+      rounds: o.rounds,
+      logLevels: o.logLevels,
+      revokes: o.revokes,
+      cpuProfile: o.cpuProf,
+    },
+    passes,
+    revoke,
+    goals,
+    profile: profileDir ? await summarizeCpuProfiles(profileDir) : undefined,
+  };
+
+  const json = path.join(outDir, `auth-${stamp}.json`);
+  const html = path.join(outDir, `auth-${stamp}.html`);
+  writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(html, renderHtmlReport(result));
+  ctx.progress(`results: ${json}`);
+  ctx.progress(`report:  ${html}`);
+  if (o.skipDocs || o.cpuProf) {
+    ctx.progress('docs/benchmarks.md left unchanged (--skip-docs or --cpu-prof)');
+  } else {
+    const rel = (p: string) => path.relative(ctx.root, p);
+    upsertAuthSection(path.join(ctx.root, 'docs/benchmarks.md'), renderAuthSection(result, { json: rel(json), html: rel(html) }));
+    ctx.progress('docs/benchmarks.md updated');
+  }
+  for (const g of goals) ctx.progress(`goal ${g.met ? 'MET   ' : 'MISSED'} ${g.name}: ${g.value.toFixed(3)} (target ${g.target})`);
+  if (result.profile) {
+    ctx.progress(`replica CPU by package: ${result.profile.byPackage.map((e) => `${e.name} ${e.percent}%`).join(', ')}`);
+  }
+  return o.checkGoals && goals.some((g) => !g.met) ? 2 : 0;
+}

@@ -1,0 +1,65 @@
+/** What the entry point hands a scenario: arguments, progress output and a cleanup stack. */
+export interface BenchContext {
+  /** The repository root (outputs go to `<root>/.run/bench`, docs to `<root>/docs`). */
+  root: string;
+  /** Arguments after the scenario name. */
+  args: string[];
+  /** How the run was started, for the reports. */
+  command: string;
+  /** One progress line on stderr, prefixed with the elapsed time. */
+  progress(line: string): void;
+  /**
+   * Registers `fn` to run at the end (last registered first) or when the run is aborted; returns a
+   * function that runs it now instead (at most once either way).
+   */
+  defer(name: string, fn: () => Promise<void>): () => Promise<void>;
+}
+
+/** A scenario resolves with the process exit code. */
+export type Scenario = (ctx: BenchContext) => Promise<number>;
+
+/** A {@link BenchContext} plus `cleanup`, which runs every pending deferred function. */
+export function createBenchContext(root: string, args: string[], command: string) {
+  const started = performance.now();
+  const pending: { name: string; run: () => Promise<void> }[] = [];
+  const progress = (line: string) => {
+    process.stderr.write(`[bench +${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
+  };
+  const ctx: BenchContext = {
+    root,
+    args,
+    command,
+    progress,
+    defer(name, fn) {
+      let done: Promise<void> | undefined;
+      const entry = {
+        name,
+        run: () => {
+          done ??= fn();
+          return done;
+        },
+      };
+      pending.push(entry);
+      return () => {
+        const i = pending.indexOf(entry);
+        if (i >= 0) pending.splice(i, 1);
+        return entry.run();
+      };
+    },
+  };
+  /** Runs what is still pending, newest first; failures are reported, not thrown, so all run. */
+  async function cleanup(): Promise<boolean> {
+    let ok = true;
+    while (pending.length > 0) {
+      const entry = pending.pop()!;
+      try {
+        await entry.run();
+      } catch (err) {
+        ok = false;
+        progress(`cleanup of ${entry.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    return ok;
+  }
+  return { ctx, cleanup };
+}

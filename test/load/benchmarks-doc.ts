@@ -1,0 +1,76 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AuthBenchResult } from './auth.results';
+import { CPU_COMPONENTS } from './report-html';
+
+const BEGIN = '<!-- bench:auth:begin (written by `npm run bench -- auth`; edits inside are overwritten) -->';
+const END = '<!-- bench:auth:end -->';
+
+const HEADER = `# Benchmarks
+
+Figures measured on a named machine by the scripts in \`test/load/\`. Each scenario rewrites its own
+section between its markers; the analysis below a section is written by hand.
+`;
+
+function f(v: number, digits = 2): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : '–';
+}
+
+/** The generated Markdown section for one auth run. */
+export function renderAuthSection(r: AuthBenchResult, reportPaths: { json: string; html: string }): string {
+  const m = r.machine;
+  const s = r.settings;
+  const rv = r.revoke.summary;
+  const lines = [
+    BEGIN,
+    '## auth: `GET /api/v1/auth/me` throughput and revoke latency',
+    '',
+    `- Command: \`${r.command}\``,
+    `- Date: ${r.startedAt} (finished ${r.finishedAt})`,
+    `- Machine: ${m.nproc} CPUs, ${m.cpuModel}, ${m.ramGiB} GiB RAM, Linux ${m.kernel}; load average ${f(m.loadAverage1m)} at start`,
+    `- Versions: node ${m.node}, nginx ${m.nginx}, PostgreSQL ${m.postgres}, Redis ${m.redis}, wrk ${m.wrk}`,
+    `- Setup: ${s.replicas} auth-service replicas vs ${s.replicas} bare express 5 processes (\`{ok:true}\`), each set behind its own nginx rendered by \`proxy/nginx.js\` with identical options (TLS, HTTP/1.1 keep-alive, JSON access log); everything, wrk included, on this one machine.`,
+    `- Load: \`wrk -t${s.wrk.threads} -c${s.wrk.connections} -d${s.wrk.durationSeconds}s --latency\` with the same bearer token on both sides; ${s.wrk.warmupSeconds}s warm-up each, then ${s.rounds} alternating rounds; medians reported. Any non-2xx/3xx or socket error fails the run.`,
+    `- Reports: \`${reportPaths.json}\`, \`${reportPaths.html}\``,
+    '',
+    '| replica LOG_LEVEL | ours req/s | baseline req/s | ratio | ours p50 / p99 ms | baseline p50 / p99 ms | log bytes/req |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...r.passes.map(
+      (p) =>
+        `| ${p.logLevel} | ${f(p.ours.requestsPerSecond, 0)} | ${f(p.baseline.requestsPerSecond, 0)} | ${f(p.ratio, 3)} | ${f(p.ours.latencyMs.p50)} / ${f(p.ours.latencyMs.p99)} | ${f(p.baseline.latencyMs.p50)} / ${f(p.baseline.latencyMs.p99)} | ${f(p.logBytesPerRequest, 0)} |`,
+    ),
+    '',
+    'CPU milliseconds per 1000 requests by component ("service" = the auth replicas or the bare processes; "other" = busy time no listed process accounts for):',
+    '',
+    `| LOG_LEVEL | side | ${CPU_COMPONENTS.join(' | ')} |`,
+    `|---|---|${CPU_COMPONENTS.map(() => '---:').join('|')}|`,
+    ...r.passes.flatMap((p) =>
+      (['ours', 'baseline'] as const).map(
+        (side) => `| ${p.logLevel} | ${side} | ${CPU_COMPONENTS.map((c) => f(p[side].cpuMsPer1kRequests[c] ?? 0, 0)).join(' | ')} |`,
+      ),
+    ),
+    '',
+    `Revoke latency, ${rv.count} sequential login → logout (only the logout timed), via ${r.revoke.via}:`,
+    '',
+    '| p50 ms | p90 ms | p99 ms | max ms |',
+    '|---:|---:|---:|---:|',
+    `| ${f(rv.p50)} | ${f(rv.p90)} | ${f(rv.p99)} | ${f(rv.max)} |`,
+    '',
+    '| goal | target | measured | met |',
+    '|---|---|---:|---|',
+    ...r.goals.map((g) => `| ${g.name} | ${g.target} | ${f(g.value, 3)} | ${g.met ? 'yes' : '**no**'} |`),
+    END,
+  ];
+  return lines.join('\n');
+}
+
+/** Replaces the auth section of `file` (or appends it; creates the file with a header if needed). */
+export function upsertAuthSection(file: string, section: string): void {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : HEADER;
+  const start = text.indexOf(BEGIN.slice(0, BEGIN.indexOf(' (')));
+  const end = text.indexOf(END);
+  const next =
+    start >= 0 && end > start
+      ? `${text.slice(0, start)}${section}${text.slice(end + END.length)}`
+      : `${text.trimEnd()}\n\n${section}\n`;
+  writeFileSync(file, next);
+}

@@ -1,0 +1,101 @@
+import type { AuthBenchResult, ThroughputPass } from './auth.results';
+import { histogram } from './stats';
+import { esc, groupedBars, histogramChart } from './svg-charts';
+
+const OURS = '#e15759';
+const BASELINE = '#76b7b2';
+/** Component order of the CPU tables; "other" is busy time no listed process accounts for. */
+export const CPU_COMPONENTS = ['service', 'nginx', 'wrk', 'postgres', 'redis', 'bench', 'other'];
+
+function n(v: number, digits = 2): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : '–';
+}
+
+function table(head: string[], rows: string[][]): string {
+  const th = head.map((h) => `<th>${esc(h)}</th>`).join('');
+  const tr = rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('');
+  return `<table><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table>`;
+}
+
+function passSection(p: ThroughputPass): string {
+  const rounds = [...new Set(p.runs.map((r) => r.round))];
+  const rpsOf = (target: string) =>
+    rounds.map((round) => p.runs.find((r) => r.round === round && r.target === target)?.wrk.requestsPerSecond ?? 0);
+  const pct = ['p50', 'p90', 'p99', 'p99.9'];
+  const lat = (s: ThroughputPass['ours']) => [s.latencyMs.p50, s.latencyMs.p90, s.latencyMs.p99, s.latencyMs.p999];
+  return `
+<h2>GET /api/v1/auth/me at LOG_LEVEL=${esc(p.logLevel)}: ratio ${n(p.ratio, 3)}</h2>
+${table(
+  ['', 'req/s (median)', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms'],
+  [
+    ['ours (2 replicas)', n(p.ours.requestsPerSecond, 0), ...lat(p.ours).map((v) => n(v))],
+    ['baseline (bare express)', n(p.baseline.requestsPerSecond, 0), ...lat(p.baseline).map((v) => n(v))],
+  ],
+)}
+<p>Replica log output: ${n(p.logBytesPerRequest, 0)} bytes per request.</p>
+${groupedBars(
+  `Throughput per round (${p.logLevel})`,
+  rounds.map((r) => `round ${r}`),
+  [
+    { name: 'ours', color: OURS, values: rpsOf('ours') },
+    { name: 'baseline', color: BASELINE, values: rpsOf('baseline') },
+  ],
+  'req/s',
+)}
+${groupedBars(
+  `Latency percentiles, median of rounds (${p.logLevel})`,
+  pct,
+  [
+    { name: 'ours', color: OURS, values: lat(p.ours) },
+    { name: 'baseline', color: BASELINE, values: lat(p.baseline) },
+  ],
+  'ms',
+)}
+${groupedBars(
+  `CPU per 1000 requests by component (${p.logLevel})`,
+  CPU_COMPONENTS,
+  [
+    { name: 'ours', color: OURS, values: CPU_COMPONENTS.map((c) => p.ours.cpuMsPer1kRequests[c] ?? 0) },
+    { name: 'baseline', color: BASELINE, values: CPU_COMPONENTS.map((c) => p.baseline.cpuMsPer1kRequests[c] ?? 0) },
+  ],
+  'CPU ms',
+)}`;
+}
+
+/** The self-contained HTML report (inline CSS and SVG only). */
+export function renderHtmlReport(r: AuthBenchResult): string {
+  const m = r.machine;
+  const rv = r.revoke.summary;
+  const profile = r.profile
+    ? `<h2>Replica CPU profile (self time, idle excluded)</h2>
+${table(['package', '%'], r.profile.byPackage.map((e) => [e.name, n(e.percent, 1)]))}
+${table(['function', '%'], r.profile.byFunction.map((e) => [e.name, n(e.percent, 1)]))}`
+    : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Concord auth benchmark ${esc(r.startedAt)}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
+td:first-child,th:first-child{text-align:left}.met{color:#1a7f37}.missed{color:#c62828}svg{display:block;margin:1rem 0}
+code{background:#f4f4f4;padding:0 .2rem}
+</style></head><body>
+<h1>Concord auth benchmark</h1>
+<p><code>${esc(r.command)}</code> — ${esc(r.startedAt)} to ${esc(r.finishedAt)}</p>
+<p>${esc(`${m.nproc} CPUs (${m.cpuModel}), ${m.ramGiB} GiB RAM, Linux ${m.kernel}; node ${m.node}, nginx ${m.nginx}, PostgreSQL ${m.postgres}, Redis ${m.redis}, wrk ${m.wrk}; load average at start ${m.loadAverage1m.toFixed(2)}`)}</p>
+<p>${esc(`wrk -t${r.settings.wrk.threads} -c${r.settings.wrk.connections} -d${r.settings.wrk.durationSeconds}s over TLS (HTTP/1.1 keep-alive) through nginx; ${r.settings.rounds} alternating rounds after a ${r.settings.wrk.warmupSeconds}s warm-up each; ${r.settings.replicas} auth replicas vs ${r.settings.replicas} bare express processes, each behind its own identically rendered nginx.`)}</p>
+<h2>Goals</h2>
+<table><thead><tr><th>goal</th><th>target</th><th>measured</th><th>met</th></tr></thead><tbody>
+${r.goals.map((g) => `<tr><td>${esc(g.name)}</td><td>${esc(g.target)}</td><td>${n(g.value, 3)}</td><td class="${g.met ? 'met' : 'missed'}">${g.met ? 'yes' : 'no'}</td></tr>`).join('')}
+</tbody></table>
+${r.passes.map(passSection).join('\n')}
+<h2>Revoke latency (${rv.count} logouts, ${esc(r.revoke.via)})</h2>
+${table(['p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'mean ms'], [[n(rv.p50), n(rv.p90), n(rv.p99), n(rv.max), n(rv.mean)]])}
+<p>${esc(Object.entries(r.revoke.byReplica).map(([k, v]) => `${k}: ${v}`).join(', '))}</p>
+${histogramChart('Logout (revoke) latency', histogram(r.revoke.samplesMs, 40), 'ms', [
+  { label: 'p50', value: rv.p50, color: '#333' },
+  { label: 'p99', value: rv.p99, color: OURS },
+])}
+${profile}
+</body></html>
+`;
+}

@@ -54,7 +54,12 @@ async function runPass(
   shared: { baseline: BaselineGateway; scriptPath: string; loadAtStart: number; profileDir?: string },
 ): Promise<PassOutcome> {
   ctx.progress(`[${level}] starting ${o.replicas} auth replicas, private database, Redis prefix and nginx`);
-  const env = shared.profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${shared.profileDir}` } : undefined;
+  const env = shared.profileDir
+    ? {
+        NODE_OPTIONS: `--require ${path.join(__dirname, 'cpu-profiler.preload.js')}`,
+        CONCORD_CPU_PROFILE_DIR: shared.profileDir,
+      }
+    : undefined;
   const bench = await startBenchStack({ replicas: o.replicas, logLevel: level, env });
   const release = ctx.defer(`auth stack (${level})`, () => bench.stack.cleanup());
   try {
@@ -115,6 +120,7 @@ export async function authScenario(ctx: BenchContext): Promise<number> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'concord-bench-'));
   ctx.defer('temporary files', async () => rmSync(tmp, { recursive: true, force: true }));
   const profileDir = o.cpuProf ? path.join(outDir, `auth-${stamp}-cpuprof`) : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
 
   ctx.progress(`starting ${o.replicas} bare express processes behind their own nginx (baseline)`);
   const baseline = await startBaselineGateway(o.replicas);

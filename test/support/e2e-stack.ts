@@ -1,10 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConcordClient } from '@concord/client';
 import { createTestDatabase, type TestDatabase } from '@concord/db';
-import { dropRedisPrefix, writeKeyFile } from '../../services/auth-service/test/support/auth-harness';
+import {
+  dropRedisPrefix,
+  testRedisPrefix,
+  testServiceEnv,
+  writeKeyFile,
+} from '../../services/auth-service/test/support/auth-harness';
 import { renderNginxConfig, startNginx } from '../../proxy/nginx';
 import { ensureTlsMaterial } from '../../proxy/tls';
 import { freePort, spawnManaged, waitFor, type ManagedProcess } from './processes';
@@ -52,22 +56,13 @@ export interface E2eOptions {
 export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack> {
   const dir = mkdtempSync(path.join(tmpdir(), 'concord-e2e-'));
   const db = await createTestDatabase({ migrate: true });
-  const prefix = `concord_test_${randomBytes(6).toString('hex')}:`;
+  const prefix = testRedisPrefix();
   const redisUrl = options.redisUrl ?? 'redis://127.0.0.1:6379';
   const { file } = await writeKeyFile(dir);
-  const env: Record<string, string> = {
-    HOST: '127.0.0.1',
-    DATABASE_URL: db.url,
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix,
-    JWT_KEYS_FILE: file,
-    REFRESH_TOKEN_SECRET: randomBytes(32).toString('base64url'),
-    TRUSTED_PROXIES: '127.0.0.2/32',
-    EXPOSE_REPLICA_HEADER: 'true',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    REVOCATION_LEASE_MS: '2000',
-    ...options.env,
-  };
+  const env = testServiceEnv(
+    { databaseUrl: db.url, redisUrl, prefix, keyFile: file, logLevel: 'warn' },
+    options.env,
+  );
   const replicas: Replica[] = [];
   const clients: ConcordClient[] = [];
   let nginx: { stop(): Promise<void> } | undefined;

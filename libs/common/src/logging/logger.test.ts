@@ -17,6 +17,23 @@ function capture() {
   return { lines, destination };
 }
 
+/** An app with the request context and logger in front of `route`. */
+function appWith(logger: ReturnType<typeof createLogger>, path: string) {
+  const app = express();
+  app.use(
+    requestContext({
+      resolveClientIp: createClientIpResolver([]),
+      replicaId: 'r1',
+      exposeReplicaHeader: false,
+    }),
+  );
+  app.use(requestLogger(logger));
+  app.get(path, (_req, res) => {
+    res.json({ ok: true });
+  });
+  return app;
+}
+
 describe('logging', () => {
   it('redacts passwords, tokens, authorization and cookies wherever they are logged', () => {
     const { lines, destination } = capture();
@@ -44,18 +61,7 @@ describe('logging', () => {
   it('writes one JSON line per request with request_id and the path without its query string', async () => {
     const { lines, destination } = capture();
     const logger = createLogger({ level: 'info', service: 'test', replicaId: 'r1', destination });
-    const app = express();
-    app.use(
-      requestContext({
-        resolveClientIp: createClientIpResolver([]),
-        replicaId: 'r1',
-        exposeReplicaHeader: false,
-      }),
-    );
-    app.use(requestLogger(logger));
-    app.get('/thing', (_req, res) => {
-      res.json({ ok: true });
-    });
+    const app = appWith(logger, '/thing');
 
     await request(app)
       .get('/thing?token=secret-in-query')
@@ -75,18 +81,7 @@ describe('logging', () => {
   it('replaces a malformed incoming request id instead of logging it', async () => {
     const { lines, destination } = capture();
     const logger = createLogger({ level: 'info', service: 'test', replicaId: 'r1', destination });
-    const app = express();
-    app.use(
-      requestContext({
-        resolveClientIp: createClientIpResolver([]),
-        replicaId: 'r1',
-        exposeReplicaHeader: false,
-      }),
-    );
-    app.use(requestLogger(logger));
-    app.get('/x', (_req, res) => {
-      res.end();
-    });
+    const app = appWith(logger, '/x');
 
     const res = await request(app).get('/x').set('x-request-id', 'bad id\twith spaces');
 

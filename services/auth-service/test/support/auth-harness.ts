@@ -35,6 +35,34 @@ export async function writeKeyFile(dir: string) {
   return { file, keys };
 }
 
+/** A random Redis key/channel prefix for one test run. */
+export function testRedisPrefix(): string {
+  return `concord_test_${randomBytes(6).toString('hex')}:`;
+}
+
+/**
+ * The environment of a test auth replica (local profile: nginx's 127.0.0.2 is the only trusted
+ * proxy, replica header on, a 2 s revocation lease so lease-bound waits stay short).
+ */
+export function testServiceEnv(
+  base: { databaseUrl: string; redisUrl: string; prefix: string; keyFile: string; logLevel: string },
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    HOST: '127.0.0.1',
+    DATABASE_URL: base.databaseUrl,
+    REDIS_URL: base.redisUrl,
+    REDIS_PREFIX: base.prefix,
+    JWT_KEYS_FILE: base.keyFile,
+    REFRESH_TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    TRUSTED_PROXIES: '127.0.0.2/32',
+    EXPOSE_REPLICA_HEADER: 'true',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? base.logLevel,
+    REVOCATION_LEASE_MS: '2000',
+    ...overrides,
+  };
+}
+
 /** Deletes every Redis key under `prefix`. */
 export async function dropRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl);
@@ -86,28 +114,21 @@ export const PASSWORD = 'correct horse battery staple';
  * `env` overrides configuration (e.g. a short `REVOCATION_LEASE_MS`).
  */
 export async function startAuthHarness(
-  options: { replicas?: number; env?: Record<string, string> } = {},
+  options: { replicas?: number; env?: Record<string, string>; clock?: Clock } = {},
 ): Promise<AuthHarness> {
   const db = await createTestDatabase({ migrate: true });
   const dir = mkdtempSync(path.join(tmpdir(), 'concord-auth-'));
   const { file } = await writeKeyFile(dir);
-  const prefix = `concord_test_${randomBytes(6).toString('hex')}:`;
+  const prefix = testRedisPrefix();
   const redisUrl = options.env?.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const env: Record<string, string> = {
-    HOST: '127.0.0.1',
-    PORT: '0',
-    METRICS_PORT: '0',
-    DATABASE_URL: db.url,
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix,
-    JWT_KEYS_FILE: file,
-    REFRESH_TOKEN_SECRET: randomBytes(32).toString('base64url'),
-    TRUSTED_PROXIES: '127.0.0.2/32',
-    EXPOSE_REPLICA_HEADER: 'true',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    REVOCATION_LEASE_MS: '2000',
-    ...options.env,
-  };
+  const env = testServiceEnv(
+    { databaseUrl: db.url, redisUrl, prefix, keyFile: file, logLevel: 'silent' },
+    {
+      PORT: '0',
+      METRICS_PORT: '0',
+      ...options.env,
+    },
+  );
   const replicas: RunningAuthService[] = [];
   const clients: ConcordClient[] = [];
   try {

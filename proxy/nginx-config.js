@@ -170,7 +170,8 @@ function renderNginxConfig(opts) {
     }
     out.push(
       "    # 60 s is below Node's keepAliveTimeout (65 s): nginx always drops an idle connection first, so it",
-      '    # never writes a request onto a socket the service is closing (a POST there could not be retried).',
+      '    # never writes a request onto a socket the service is closing (a write there could not be retried;',
+      '    # docs/decisions/003-gateway.md).',
       '    keepalive 32;',
       '    keepalive_timeout 60s;',
       '  }',
@@ -314,8 +315,8 @@ function readLocation(name, o) {
     '  return 418;',
     '}',
     ...proxyDirectives(name, o),
-    '# GET/HEAD are retried once on the other replica. Writes never reach this line (see above), and',
-    '# nginx (>= 1.9.13) would not retry POST/PATCH anyway once the request was sent (no non_idempotent).',
+    '# GET/HEAD are retried once on the other replica. Other methods were handed to the write location',
+    '# above: nginx itself skips retries only for POST/PATCH/LOCK and would replay PUT and DELETE.',
     'proxy_next_upstream error timeout http_502 http_503 http_504;',
     'proxy_next_upstream_tries 2;',
     'proxy_next_upstream_timeout 10s;',

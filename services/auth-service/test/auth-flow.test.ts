@@ -183,6 +183,39 @@ describe('logout and sessions', () => {
     });
   });
 
+  it('logout global revokes every session of the caller, this one included', async () => {
+    const a = h.client();
+    const b = h.client();
+    await a.login('first.ceo', PASSWORD);
+    await b.login('first.ceo', PASSWORD);
+
+    await a.logout('global');
+
+    expect((await a.request('GET', '/api/v1/auth/me', { token: a.accessToken })).body).toMatchObject({
+      code: 1002,
+    });
+    expect((await b.request('GET', '/api/v1/auth/me', { token: b.accessToken })).body).toMatchObject({
+      code: 1002,
+    });
+    const bad = await (
+      await loginAs('first.ceo')
+    ).request('POST', '/api/v1/auth/logout?scope=everywhere', {
+      token: (await loginAs('first.ceo')).accessToken,
+    });
+    expect(bad.status).toBe(422);
+  });
+
+  it('a refresh after logout answers 401 code 1002 (the session is revoked)', async () => {
+    const c = await loginAs('first.ceo');
+    const refreshToken = c.refreshToken!;
+    await c.logout();
+
+    const res = await c.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: refreshToken } });
+
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ code: 1002 });
+  });
+
   it('lists own sessions with is_current, pages with a cursor, and rejects a bad scope with 422', async () => {
     const c = h.client();
     await c.login('first.ceo', PASSWORD);
@@ -357,6 +390,48 @@ describe('users', () => {
     expect(lastCeo.body).toMatchObject({ code: 4000 });
     expect(unknown.status).toBe(404);
     expect((await loginAs('promote.me')).accessToken).toBeDefined();
+  });
+
+  it('answers 422 for an invalid role or unknown fields, 404 for a malformed or unknown user id', async () => {
+    const ceo = await loginAs('first.ceo');
+    const user = await ceo.createUser('validate.me', PASSWORD, 'member');
+
+    const badRole = await ceo.request('PATCH', `/api/v1/users/${user.id}`, {
+      token: ceo.accessToken,
+      body: { role: 'king' },
+    });
+    const extra = await ceo.request('PATCH', `/api/v1/users/${user.id}`, {
+      token: ceo.accessToken,
+      body: { role: 'member', username: 'renamed' },
+    });
+    const malformed = await ceo.request('DELETE', '/api/v1/users/not-a-uuid/sessions', {
+      token: ceo.accessToken,
+    });
+    const unknown = await ceo.request(
+      'DELETE',
+      '/api/v1/users/00000000-0000-4000-8000-000000000000/sessions',
+      {
+        token: ceo.accessToken,
+      },
+    );
+    const shortPassword = await ceo.request('POST', '/api/v1/users', {
+      token: ceo.accessToken,
+      body: { username: 'short.pw', password: 'short', role: 'member' },
+    });
+    const badName = await ceo.request('POST', '/api/v1/users', {
+      token: ceo.accessToken,
+      body: { username: 'no spaces allowed', password: PASSWORD, role: 'member' },
+    });
+
+    expect(badRole.status).toBe(422);
+    expect(badRole.body).toMatchObject({ code: 2000, errors: [{ path: 'role' }] });
+    expect(extra.status).toBe(422);
+    expect(malformed.status).toBe(404);
+    expect(unknown.status).toBe(404);
+    expect(shortPassword.status).toBe(422);
+    expect(shortPassword.body).toMatchObject({ errors: [{ path: 'password' }] });
+    expect(badName.status).toBe(422);
+    expect(badName.body).toMatchObject({ errors: [{ path: 'username' }] });
   });
 
   it('DELETE /users/{id}/sessions revokes every session of that user', async () => {

@@ -15,6 +15,8 @@ export interface AccessClaims {
   role: Role;
   iat: number;
   exp: number;
+  /** `preferred_username` (OIDC): usernames never change, so services need no user lookup. */
+  username?: string;
 }
 
 /** Options of {@link createTokenVerifier}. */
@@ -57,7 +59,7 @@ function isKeySetFailure(err: errors.JOSEError): boolean {
 }
 
 function toClaims(payload: JWTPayload): AccessClaims {
-  const { sub, sid, jti, role, iat, exp } = payload as Record<string, unknown>;
+  const { sub, sid, jti, role, iat, exp, preferred_username: username } = payload as Record<string, unknown>;
   if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string') {
     throw unauthorized('The access token lacks required claims');
   }
@@ -66,7 +68,9 @@ function toClaims(payload: JWTPayload): AccessClaims {
   if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
     throw unauthorized('The access token has an invalid role');
   }
-  return { sub, sid, jti, role: role as Role, iat, exp };
+  const claims: AccessClaims = { sub, sid, jti, role: role as Role, iat, exp };
+  if (typeof username === 'string') claims.username = username;
+  return claims;
 }
 
 /**

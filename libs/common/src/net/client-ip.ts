@@ -21,11 +21,27 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
  * untrusted address is the client (the leftmost ones may have been written by the client itself).
  */
 export function createClientIpResolver(trusted: readonly Cidr[]): ClientIpResolver {
+  // Socket peers are few (the proxies, or a client's few addresses): remembering how each one
+  // parses keeps address parsing off the per-request path. Bounded so that a flood of distinct
+  // direct clients cannot grow it without limit.
+  const peers = new Map<string, { text: string; trusted: boolean }>();
+  function classify(peer: string): { text: string; trusted: boolean } {
+    let known = peers.get(peer);
+    if (!known) {
+      const address = parseAddress(peer);
+      known = {
+        text: address ? address.toString() : peer,
+        trusted: address ? isTrusted(address, trusted) : false,
+      };
+      if (peers.size >= 1024) peers.clear();
+      peers.set(peer, known);
+    }
+    return known;
+  }
   return (peer, headers, encrypted) => {
-    const peerAddress = parseAddress(peer);
-    const peerText = peerAddress ? peerAddress.toString() : peer;
+    const { text: peerText, trusted: peerTrusted } = classify(peer);
     const direct: ClientInfo = { ip: peerText, proto: encrypted ? 'https' : 'http', host: headers.host };
-    if (!peerAddress || !isTrusted(peerAddress, trusted)) return direct;
+    if (!peerTrusted) return direct;
 
     let ip = peerText;
     const chain = (firstHeader(headers['x-forwarded-for']) ?? '').split(',').map((s) => s.trim());

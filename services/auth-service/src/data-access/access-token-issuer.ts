@@ -9,7 +9,7 @@ export function createAccessTokenIssuer(ring: KeyRing, issuer: string, audience:
     async issue(claims, now, ttlSeconds) {
       const { kid, key } = ring.signingKey();
       const iat = Math.floor(now.getTime() / 1000);
-      return new SignJWT({ role: claims.role, sid: claims.sid })
+      return new SignJWT({ role: claims.role, sid: claims.sid, preferred_username: claims.username })
         .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
         .setIssuer(issuer)
         .setAudience(audience)

@@ -93,7 +93,11 @@ export interface RevocationPublisher {
 
 /** Signs access tokens. */
 export interface AccessTokenIssuer {
-  issue(claims: { sub: string; sid: string; role: Role }, now: Date, ttlSeconds: number): Promise<string>;
+  issue(
+    claims: { sub: string; sid: string; role: Role; username: string },
+    now: Date,
+    ttlSeconds: number,
+  ): Promise<string>;
 }
 
 /** Password hashing (argon2id). */

@@ -75,7 +75,11 @@ export function createAuthService(deps: AuthServiceDeps) {
     const absoluteLeft = Math.floor((session.expiresAt.getTime() - at.getTime()) / 1000);
     // No access token outlives its session's absolute lifetime.
     const ttl = Math.max(1, Math.min(policy.accessTtlSeconds, absoluteLeft));
-    const accessToken = await issuer.issue({ sub: session.userId, sid: session.id, role }, at, ttl);
+    const accessToken = await issuer.issue(
+      { sub: session.userId, sid: session.id, role, username: session.username },
+      at,
+      ttl,
+    );
     const idleLeft = policy.idleTimeoutSeconds;
     return {
       accessToken,
@@ -205,11 +209,17 @@ export function createAuthService(deps: AuthServiceDeps) {
       await deps.revoker.revoke(others, 'password_change');
     },
 
-    /** The caller's identity. */
-    async me(caller: AccessClaims): Promise<UserRecord> {
+    /**
+     * The caller's identity, straight from the verified token: usernames never change and a role
+     * change revokes every session, so the claims are current (no database round trip per call).
+     * Tokens without `preferred_username` fall back to a lookup.
+     */
+    async me(caller: AccessClaims): Promise<{ id: string; username: string; role: Role }> {
+      if (caller.username !== undefined)
+        return { id: caller.sub, username: caller.username, role: caller.role };
       const user = await users.findById(caller.sub);
       if (!user) throw new AppError('UNAUTHORIZED', 'Unknown user');
-      return user;
+      return { id: user.id, username: user.username, role: user.role };
     },
   };
 }

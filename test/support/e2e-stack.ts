@@ -5,6 +5,7 @@ import { ConcordClient } from '@concord/client';
 import { createTestDatabase, type TestDatabase } from '@concord/db';
 import {
   dropRedisPrefix,
+  runCleanup,
   testRedisPrefix,
   testServiceEnv,
   writeKeyFile,
@@ -67,14 +68,15 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
   const clients: ConcordClient[] = [];
   let nginx: { stop(): Promise<void> } | undefined;
 
-  const cleanup = async () => {
-    for (const c of clients) c.close();
-    await nginx?.stop().catch(() => undefined);
-    await Promise.allSettled(replicas.map((r) => r.process.stop()));
-    await dropRedisPrefix(redisUrl, prefix).catch(() => undefined);
-    await db.drop();
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const cleanup = () =>
+    runCleanup([
+      () => clients.forEach((c) => c.close()),
+      () => nginx?.stop(),
+      () => Promise.all(replicas.map((r) => r.process.stop())),
+      () => dropRedisPrefix(redisUrl, prefix),
+      () => db.drop(),
+      () => rmSync(dir, { recursive: true, force: true }),
+    ]);
 
   try {
     for (let i = 1; i <= (options.authReplicas ?? 2); i++) {

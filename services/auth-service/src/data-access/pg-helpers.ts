@@ -4,16 +4,23 @@ import type { Cursor, Page } from '../domain/auth.model';
 /** Runs `fn` in a transaction, rolling back on any error (which is rethrown). */
 export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackError) {
+      // The connection is unusable: destroy it instead of returning it to the pool. The original
+      // error is the one worth reporting, so it is the one rethrown.
+      broken = rollbackError as Error;
+    }
     throw err;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 
@@ -38,9 +45,4 @@ export function decodeCursor(text: string): Cursor | undefined {
   const createdAt = new Date(iso ?? '');
   if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) return undefined;
   return { createdAt, id };
-}
-
-/** Postgres unique_violation. */
-export function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505';
 }

@@ -63,6 +63,22 @@ export function testServiceEnv(
   };
 }
 
+/**
+ * Runs every cleanup step even when some fail, then reports all failures at once: a test run must
+ * neither leak processes/databases nor hide why it could not clean up.
+ */
+export async function runCleanup(steps: (() => Promise<unknown> | unknown)[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  if (failures.length > 0) throw new AggregateError(failures, `${failures.length} cleanup step(s) failed`);
+}
+
 /** Deletes every Redis key under `prefix`. */
 export async function dropRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl);
@@ -162,13 +178,14 @@ export async function startAuthHarness(
       await c.login(username, password);
       return c;
     },
-    async cleanup() {
-      for (const c of clients) c.close();
-      await Promise.allSettled(replicas.map((r) => r.shutdown()));
-      await dropRedisPrefix(redisUrl, prefix);
-      await db.drop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    cleanup: () =>
+      runCleanup([
+        () => clients.forEach((c) => c.close()),
+        () => Promise.all(replicas.map((r) => r.shutdown())),
+        () => dropRedisPrefix(redisUrl, prefix),
+        () => db.drop(),
+        () => rmSync(dir, { recursive: true, force: true }),
+      ]),
   };
   return harness;
 }

@@ -12,7 +12,7 @@ export * from './net/trusted-proxies';
 export * from './net/client-ip';
 export * from './logging/logger';
 export * from './http/request-context';
-export * from './http/request-logger';
+export * from './http/observe-requests';
 export * from './http/problem-middleware';
 export * from './redis/redis-clients';
 export * from './pg/pg-pool';

@@ -1,10 +1,10 @@
 import {
-  healthRouter,
+  addHealthRoutes,
   jsonBody,
   notFoundHandler,
   problemHandler,
   requestContext,
-  requestLogger,
+  observeRequests,
   type Authenticator,
   type ClientIpResolver,
   type Logger,
@@ -43,9 +43,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestContext(deps));
-  app.use(requestLogger(deps.logger));
-  app.use(deps.metrics.httpMiddleware);
-  app.use(healthRouter(deps.readiness));
+  app.use(observeRequests(deps.logger, deps.metrics));
+  addHealthRoutes(app, deps.readiness);
 
   const json = jsonBody(`${deps.bodyLimitBytes}b`);
   const jsonOrForm = jsonBody(`${deps.bodyLimitBytes}b`, { allowForm: true });

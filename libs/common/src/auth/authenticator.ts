@@ -30,12 +30,13 @@ export function bearerToken(header: string | undefined): string | undefined {
 
 /** Builds the authenticator every service uses, for HTTP and for Socket.IO handshakes. */
 export function createAuthenticator(verifier: TokenVerifier, revocations: RevocationCache): Authenticator {
+  function missing(): AppError {
+    return new AppError('UNAUTHORIZED', 'A bearer access token is required', {
+      headers: { 'WWW-Authenticate': 'Bearer' },
+    });
+  }
   async function authenticate(token: string | undefined): Promise<AuthContext> {
-    if (!token) {
-      throw new AppError('UNAUTHORIZED', 'A bearer access token is required', {
-        headers: { 'WWW-Authenticate': 'Bearer' },
-      });
-    }
+    if (!token) throw missing();
     const claims = await verifier.verify(token);
     revocations.assertNotRevoked(claims.sid);
     return { ...claims, token };
@@ -43,7 +44,22 @@ export function createAuthenticator(verifier: TokenVerifier, revocations: Revoca
   return {
     authenticate,
     requireAuth(req, _res, next) {
-      authenticate(bearerToken(req.headers.authorization)).then(
+      const token = bearerToken(req.headers.authorization);
+      // Fast path, no promise: a token this process already verified (the revocation check still
+      // runs on every request).
+      const cached = token ? verifier.verifyCached(token) : undefined;
+      if (cached && token) {
+        try {
+          revocations.assertNotRevoked(cached.sid);
+        } catch (err) {
+          next(err);
+          return;
+        }
+        req.auth = { ...cached, token };
+        next();
+        return;
+      }
+      authenticate(token).then(
         (auth) => {
           req.auth = auth;
           next();

@@ -3,7 +3,7 @@ import express from 'express';
 import request from 'supertest';
 import { createClientIpResolver } from '../net/client-ip';
 import { requestContext } from '../http/request-context';
-import { requestLogger } from '../http/request-logger';
+import { observeRequests } from '../http/observe-requests';
 import { createLogger } from './logger';
 
 function capture() {
@@ -27,7 +27,7 @@ function appWith(logger: ReturnType<typeof createLogger>, path: string) {
       exposeReplicaHeader: false,
     }),
   );
-  app.use(requestLogger(logger));
+  app.use(observeRequests(logger));
   app.get(path, (_req, res) => {
     res.json({ ok: true });
   });

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Express } from 'express';
 import { AppError } from '../errors/app-error';
 
 /** Readiness inputs: each returns undefined when fine, or a reason. */
@@ -9,15 +9,15 @@ export type ReadinessCheck = () => string | undefined;
  * shared Postgres/Redis: a dependency outage would take every pod out at once; those become
  * per-request 503 problems instead (DESIGN.md section 8).
  */
-export function healthRouter(checks: ReadinessCheck[]): Router {
-  const router = Router();
-  router.get('/healthz', (_req, res) => {
+export function addHealthRoutes(app: Express, checks: ReadinessCheck[]): void {
+  // Plain app routes, not a sub-router: every request would otherwise walk through it.
+  app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', (_req, _res, next) => {
+  app.get('/readyz', (_req, res, next) => {
     const reasons = checks.map((check) => check()).filter((r): r is string => r !== undefined);
     if (reasons.length === 0) {
-      _res.json({ status: 'ready' });
+      res.json({ status: 'ready' });
       return;
     }
     next(
@@ -26,5 +26,4 @@ export function healthRouter(checks: ReadinessCheck[]): Router {
       }),
     );
   });
-  return router;
 }

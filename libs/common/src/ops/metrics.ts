@@ -1,13 +1,10 @@
 import http from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** A process's Prometheus registry plus the HTTP instruments every service records. */
 export interface Metrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
-  /** Express middleware recording {@link Metrics.httpDuration}. */
-  httpMiddleware(req: Request, res: Response, next: NextFunction): void;
   counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L>;
   gauge(name: string, help: string, collect: () => number): Gauge;
 }
@@ -27,15 +24,6 @@ export function createMetrics(service: string, replica: string): Metrics {
   return {
     registry,
     httpDuration,
-    httpMiddleware(req, res, next) {
-      const end = httpDuration.startTimer();
-      res.on('finish', () => {
-        // Route templates, never raw paths: ids in paths would explode label cardinality.
-        const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-        end({ method: req.method, route, status: String(res.statusCode) });
-      });
-      next();
-    },
     counter(name, help, labelNames) {
       return new Counter({ name, help, labelNames, registers: [registry] });
     },

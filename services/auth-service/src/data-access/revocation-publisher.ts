@@ -36,12 +36,13 @@ export interface RedisRevocationPublisher extends RevocationPublisher {
   deregister(replicaId: string): Promise<void>;
 }
 
+// One key (the channel is an argument, not a key), so the script stays single-slot on Redis Cluster.
 // Heartbeat only when an epoch exists: after a Redis restart, silence until re-seeded keeps every
 // replica failing closed instead of trusting an empty snapshot.
 const HEARTBEAT = `
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then return 0 end
-redis.call('PUBLISH', KEYS[2], '{"type":"heartbeat","sent_at":' .. ARGV[1] .. ',"epoch":"' .. epoch .. '"}')
+redis.call('PUBLISH', ARGV[1], '{"type":"heartbeat","sent_at":' .. ARGV[2] .. ',"epoch":"' .. epoch .. '"}')
 return 1`;
 
 const SEED_CHUNK = 500;
@@ -121,7 +122,7 @@ export function createRedisRevocationPublisher(options: PublisherOptions): Redis
       redis.on('ready', () => reseedUntilDone('redis reconnect'));
       heartbeat = setInterval(() => {
         redis
-          .eval(HEARTBEAT, 2, keys.epoch, keys.channel, String(clock.now()))
+          .eval(HEARTBEAT, 1, keys.epoch, keys.channel, String(clock.now()))
           .catch((err: unknown) =>
             logger.warn({ err: (err as Error).message }, 'revocation heartbeat failed'),
           );

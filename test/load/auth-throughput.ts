@@ -25,6 +25,8 @@ export interface ThroughputOptions {
 }
 
 const PATH = '/api/v1/auth/me';
+/** Above this share of foreign CPU the run is flagged as measured on a busy machine. */
+export const FOREIGN_CPU_WARNING = 0.1;
 
 /** CPU per component: the service processes, both nginx instances, the shared daemons. */
 function cpuGroups(endpoint: Endpoint) {
@@ -43,7 +45,11 @@ function fullAccount(cpu: CpuAccount, wrk: WrkResult): CpuAccount {
   return { ...cpu, groupsMs: { ...groupsMs, other: Math.max(0, cpu.machineBusyMs - known) } };
 }
 
-async function runOnce(o: ThroughputOptions, target: Target, seconds: number): Promise<RunRecord['wrk'] & { cpu: CpuAccount }> {
+async function runOnce(
+  o: ThroughputOptions,
+  target: Target,
+  seconds: number,
+): Promise<RunRecord['wrk'] & { cpu: CpuAccount }> {
   const endpoint = target === 'ours' ? o.ours : o.baseline;
   const before = snapshotCpu();
   const wrk = await runWrk({
@@ -91,7 +97,8 @@ function summarizeTarget(runs: RunRecord[]): TargetSummary {
 
 /**
  * Warms both sides up, then runs `rounds` alternating pairs (baseline first in odd rounds, ours
- * first in even ones) so slow drift of the machine hits both sides alike; reports medians.
+ * first in even ones; an even count balances the order) so slow drift of the machine hits both
+ * sides alike; reports medians and the per-round ratios.
  */
 export async function measureThroughput(o: ThroughputOptions): Promise<ThroughputPass> {
   for (const target of ['baseline', 'ours'] as const) {
@@ -115,12 +122,27 @@ export async function measureThroughput(o: ThroughputOptions): Promise<Throughpu
   const ours = summarizeTarget(runs.filter((r) => r.target === 'ours'));
   const baseline = summarizeTarget(runs.filter((r) => r.target === 'baseline'));
   const ourRequests = runs.filter((r) => r.target === 'ours').reduce((s, r) => s + r.wrk.requests, 0);
+  const roundRatios = Array.from({ length: o.rounds }, (_, i) => {
+    const rps = (t: Target) => runs.find((r) => r.round === i + 1 && r.target === t)!.wrk.requestsPerSecond;
+    return rps('ours') / rps('baseline');
+  });
+  const busy = runs.reduce((s, r) => s + r.cpu.machineBusyMs, 0);
+  const foreign = runs.reduce((s, r) => s + (r.cpu.groupsMs.other ?? 0), 0);
+  const foreignCpuShare = foreign / Math.max(1, busy);
+  if (foreignCpuShare > FOREIGN_CPU_WARNING) {
+    o.progress(
+      `[${o.logLevel}] WARNING: ${(100 * foreignCpuShare).toFixed(0)}% of the busy CPU time was used by processes outside the benchmark; rerun on a quiet machine`,
+    );
+  }
   return {
     logLevel: o.logLevel,
     runs,
     ours,
     baseline,
     ratio: ours.requestsPerSecond / baseline.requestsPerSecond,
+    roundRatios,
+    pairedRatio: Math.exp(roundRatios.reduce((s, x) => s + Math.log(x), 0) / roundRatios.length),
     logBytesPerRequest: (o.logBytes() - logStart) / Math.max(1, ourRequests),
+    foreignCpuShare,
   };
 }

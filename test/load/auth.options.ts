@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { UsageError } from './bench-context';
 
 /** Options of the auth scenario (`npm run bench -- auth [options]`). */
 export interface AuthOptions {
@@ -15,12 +16,12 @@ export interface AuthOptions {
   cpuProf: boolean;
   /** Do not touch docs/benchmarks.md. */
   skipDocs: boolean;
-  /** Exit 2 when a goal is missed (default: report it and exit 0). */
+  /** Exit 2 when a goal is missed or inconclusive (default: report it and exit 0). */
   checkGoals: boolean;
 }
 
 /** Usage text, printed on a bad option. */
-export const AUTH_USAGE = `npm run bench -- auth [--duration 10] [--warmup 5] [--rounds 3] [--threads 2]
+export const AUTH_USAGE = `npm run bench -- auth [--duration 10] [--warmup 5] [--rounds 4] [--threads 2]
   [--connections 32] [--replicas 2] [--log-levels warn,info] [--revokes 200]
   [--cpu-prof] [--skip-docs] [--check-goals]`;
 
@@ -28,13 +29,13 @@ function positiveInt(name: string, value: string | undefined, fallback: number, 
   if (value === undefined) return fallback;
   const n = Number(value);
   // Upper bounds keep a typo from turning into an hour-long run.
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer in 1..${max}`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageError(`--${name} must be an integer in 1..${max}`);
   return n;
 }
 
-/** Parses and bounds the scenario's arguments. */
-export function parseAuthOptions(args: string[]): AuthOptions {
-  const { values } = parseArgs({
+function parseOptions(args: string[]) {
+  return parseArgs({
     args,
     options: {
       duration: { type: 'string' },
@@ -50,10 +51,21 @@ export function parseAuthOptions(args: string[]): AuthOptions {
       'check-goals': { type: 'boolean' },
     },
   });
+}
+
+/** Parses and bounds the scenario's arguments (a {@link UsageError} when they are wrong). */
+export function parseAuthOptions(args: string[]): AuthOptions {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(args);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const { values } = parsed;
   const logLevels = (values['log-levels'] ?? 'warn,info').split(',').filter(Boolean);
   const known = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (logLevels.length === 0 || logLevels.some((l) => !known.includes(l))) {
-    throw new Error(`--log-levels must list pino levels (${known.join(', ')})`);
+    throw new UsageError(`--log-levels must list pino levels (${known.join(', ')})`);
   }
   return {
     replicas: positiveInt('replicas', values.replicas, 2, 8),
@@ -61,7 +73,7 @@ export function parseAuthOptions(args: string[]): AuthOptions {
     connections: positiveInt('connections', values.connections, 32, 4096),
     durationSeconds: positiveInt('duration', values.duration, 10, 300),
     warmupSeconds: positiveInt('warmup', values.warmup, 5, 120),
-    rounds: positiveInt('rounds', values.rounds, 3, 20),
+    rounds: positiveInt('rounds', values.rounds, 4, 20),
     logLevels,
     revokes: positiveInt('revokes', values.revokes, 200, 10_000),
     cpuProf: values['cpu-prof'] ?? false,

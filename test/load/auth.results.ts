@@ -1,3 +1,4 @@
+import type { BuildInfo } from './build-info';
 import type { ProfileSummary } from './cpu-profile';
 import type { CpuAccount } from './cpu-usage';
 import type { MachineInfo } from './machine';
@@ -35,8 +36,21 @@ export interface ThroughputPass {
   baseline: TargetSummary;
   /** Median ours req/s ÷ median baseline req/s. */
   ratio: number;
+  /** Ours ÷ baseline within each round: the spread shows how far one ratio can be trusted. */
+  roundRatios: number[];
+  /**
+   * Geometric mean of {@link roundRatios}. Each pair ran back to back, so slow drift of the
+   * machine cancels out of it, while the ratio of medians may pair rounds minutes apart.
+   */
+  pairedRatio: number;
   /** JSON log bytes the replicas wrote per request served. */
   logBytesPerRequest: number;
+  /**
+   * Share of the machine's busy CPU time during the measured rounds that no benchmark process
+   * accounts for: someone else's work (a test suite, a build). Above ~10% the absolute figures
+   * read low and the ratio is less trustworthy.
+   */
+  foreignCpuShare: number;
 }
 
 /** Sequential login → logout, timing only the logout. */
@@ -55,6 +69,8 @@ export interface Goal {
   target: string;
   value: number;
   met: boolean;
+  /** Why this verdict should not be relied on (e.g. the machine was busy with other work). */
+  inconclusive?: string;
 }
 
 /** Settings the run used (all of them appear in the reports). */
@@ -74,6 +90,7 @@ export interface AuthBenchResult {
   startedAt: string;
   finishedAt: string;
   machine: MachineInfo;
+  build: BuildInfo;
   settings: AuthBenchSettings;
   passes: ThroughputPass[];
   revoke: RevokeResult;

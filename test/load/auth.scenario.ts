@@ -1,14 +1,15 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConcordClient } from '@concord/client';
 import { PASSWORD } from '../../services/auth-service/test/support/auth-harness';
 import type { AuthBenchResult, Goal, RevokeResult, ThroughputPass } from './auth.results';
 import { parseAuthOptions, type AuthOptions } from './auth.options';
-import { measureThroughput } from './auth-throughput';
+import { preflight } from './auth-preflight';
+import { FOREIGN_CPU_WARNING, measureThroughput } from './auth-throughput';
 import { startBaselineGateway, type BaselineGateway } from './baseline-gateway';
 import type { BenchContext } from './bench-context';
-import { startBenchStack, type BenchStack } from './bench-stack';
+import { startBenchStack } from './bench-stack';
+import { describeBuild } from './build-info';
 import { renderAuthSection, upsertAuthSection } from './benchmarks-doc';
 import { summarizeCpuProfiles } from './cpu-profile';
 import { describeMachine, type MachineInfo } from './machine';
@@ -19,25 +20,6 @@ import { writeWrkScript } from './wrk';
 /** The issue's acceptance goals. */
 const RATIO_GOAL = 0.9;
 const REVOKE_P99_GOAL_MS = 20;
-
-/** Every request must be a 200 and every replica must answer before load starts. */
-async function preflight(ours: BenchStack, baseline: BaselineGateway, token: string, replicas: number) {
-  const client = ours.stack.client();
-  const seen = new Set<string>();
-  for (let i = 0; i < 10 * replicas && seen.size < replicas; i++) {
-    const res = await client.request('GET', '/api/v1/auth/me', { token });
-    if (res.status !== 200) throw new Error(`preflight: /me answered ${res.status}: ${res.text}`);
-    seen.add(String(res.headers['x-concord-replica']));
-  }
-  if (seen.size < replicas) throw new Error(`preflight: only ${[...seen].join(', ')} answered`);
-  const bare = new ConcordClient({ baseUrl: baseline.url, ca: baseline.caCert });
-  try {
-    const res = await bare.request('GET', '/api/v1/auth/me', { token });
-    if (res.status !== 200 || res.text !== '{"ok":true}') throw new Error(`preflight: baseline answered ${res.status}`);
-  } finally {
-    bare.close();
-  }
-}
 
 interface PassOutcome {
   pass: ThroughputPass;
@@ -82,7 +64,7 @@ async function runPass(
       progress: ctx.progress,
     });
     ctx.progress(
-      `[${level}] ours ${pass.ours.requestsPerSecond.toFixed(0)} req/s, baseline ${pass.baseline.requestsPerSecond.toFixed(0)} req/s, ratio ${pass.ratio.toFixed(3)}`,
+      `[${level}] ours ${pass.ours.requestsPerSecond.toFixed(0)} req/s, baseline ${pass.baseline.requestsPerSecond.toFixed(0)} req/s, ratio ${pass.ratio.toFixed(3)}, paired ratio ${pass.pairedRatio.toFixed(3)}`,
     );
     let revoke: RevokeResult | undefined;
     if (first) {
@@ -96,7 +78,9 @@ async function runPass(
         progress: ctx.progress,
       });
       const s = revoke.summary;
-      ctx.progress(`[revoke] p50 ${s.p50.toFixed(2)} ms, p90 ${s.p90.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms, max ${s.max.toFixed(2)} ms`);
+      ctx.progress(
+        `[revoke] p50 ${s.p50.toFixed(2)} ms, p90 ${s.p90.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms, max ${s.max.toFixed(2)} ms`,
+      );
     }
     return { pass, revoke, machine };
   } finally {
@@ -113,6 +97,10 @@ async function runPass(
 export async function authScenario(ctx: BenchContext): Promise<number> {
   const o = parseAuthOptions(ctx.args);
   const loadAtStart = os.loadavg()[0] ?? 0;
+  const build = describeBuild(ctx.root);
+  ctx.progress(
+    `code under test: ${build.commit}${build.dirty ? ' + uncommitted changes' : ''}, built ${build.builtAt}`,
+  );
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const outDir = path.join(ctx.root, '.run/bench');
@@ -129,23 +117,35 @@ export async function authScenario(ctx: BenchContext): Promise<number> {
 
   const outcomes: PassOutcome[] = [];
   for (const [i, level] of o.logLevels.entries()) {
-    outcomes.push(await runPass(ctx, o, level, i === 0, { ...shared, profileDir: i === 0 ? profileDir : undefined }));
+    outcomes.push(
+      await runPass(ctx, o, level, i === 0, { ...shared, profileDir: i === 0 ? profileDir : undefined }),
+    );
   }
   await stopBaseline();
   const revoke = outcomes[0]!.revoke!;
   const passes = outcomes.map((x) => x.pass);
+  // The lower of the two ratio estimates: a goal should not be met by the choice of estimator.
+  const ratio = Math.min(passes[0]!.ratio, passes[0]!.pairedRatio);
+  const busiest = Math.max(...passes.map((p) => p.foreignCpuShare));
+  // Other work hits the rounds unevenly and can move the ratio either way (seen: ±0.2).
+  const busy =
+    busiest > FOREIGN_CPU_WARNING
+      ? `${(100 * busiest).toFixed(0)}% of the CPU went to other work; rerun on a quiet machine`
+      : undefined;
   const goals: Goal[] = [
     {
-      name: `/me req/s ratio ours ÷ baseline at LOG_LEVEL=${passes[0]!.logLevel}`,
+      name: `/me req/s ours ÷ baseline at LOG_LEVEL=${passes[0]!.logLevel} (lower of the two ratios)`,
       target: `≥ ${RATIO_GOAL}`,
-      value: passes[0]!.ratio,
-      met: passes[0]!.ratio >= RATIO_GOAL,
+      value: ratio,
+      met: ratio >= RATIO_GOAL,
+      inconclusive: busy,
     },
     {
-      name: 'revoke (logout) p99 with two replicas',
+      name: `revoke (logout) p99 with ${o.replicas} replicas`,
       target: `≤ ${REVOKE_P99_GOAL_MS} ms`,
       value: revoke.summary.p99,
       met: revoke.summary.p99 <= REVOKE_P99_GOAL_MS,
+      inconclusive: busy,
     },
   ];
   const result: AuthBenchResult = {
@@ -154,9 +154,15 @@ export async function authScenario(ctx: BenchContext): Promise<number> {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     machine: outcomes[0]!.machine!,
+    build,
     settings: {
       replicas: o.replicas,
-      wrk: { threads: o.threads, connections: o.connections, durationSeconds: o.durationSeconds, warmupSeconds: o.warmupSeconds },
+      wrk: {
+        threads: o.threads,
+        connections: o.connections,
+        durationSeconds: o.durationSeconds,
+        warmupSeconds: o.warmupSeconds,
+      },
       rounds: o.rounds,
       logLevels: o.logLevels,
       revokes: o.revokes,
@@ -178,12 +184,20 @@ export async function authScenario(ctx: BenchContext): Promise<number> {
     ctx.progress('docs/benchmarks.md left unchanged (--skip-docs or --cpu-prof)');
   } else {
     const rel = (p: string) => path.relative(ctx.root, p);
-    upsertAuthSection(path.join(ctx.root, 'docs/benchmarks.md'), renderAuthSection(result, { json: rel(json), html: rel(html) }));
+    upsertAuthSection(
+      path.join(ctx.root, 'docs/benchmarks.md'),
+      renderAuthSection(result, { json: rel(json), html: rel(html) }),
+    );
     ctx.progress('docs/benchmarks.md updated');
   }
-  for (const g of goals) ctx.progress(`goal ${g.met ? 'MET   ' : 'MISSED'} ${g.name}: ${g.value.toFixed(3)} (target ${g.target})`);
+  for (const g of goals)
+    ctx.progress(
+      `goal ${g.met ? 'MET   ' : 'MISSED'} ${g.name}: ${g.value.toFixed(3)} (target ${g.target})${g.inconclusive ? ` INCONCLUSIVE: ${g.inconclusive}` : ''}`,
+    );
   if (result.profile) {
-    ctx.progress(`replica CPU by package: ${result.profile.byPackage.map((e) => `${e.name} ${e.percent}%`).join(', ')}`);
+    ctx.progress(
+      `replica CPU by package: ${result.profile.byPackage.map((e) => `${e.name} ${e.percent}%`).join(', ')}`,
+    );
   }
-  return o.checkGoals && goals.some((g) => !g.met) ? 2 : 0;
+  return o.checkGoals && goals.some((g) => !g.met || g.inconclusive) ? 2 : 0;
 }

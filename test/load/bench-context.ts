@@ -15,6 +15,11 @@ export interface BenchContext {
   defer(name: string, fn: () => Promise<void>): () => Promise<void>;
 }
 
+/** Bad arguments: the entry point prints the message and the usage, without a stack trace. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
 /** A scenario resolves with the process exit code. */
 export type Scenario = (ctx: BenchContext) => Promise<number>;
 
@@ -23,7 +28,9 @@ export function createBenchContext(root: string, args: string[], command: string
   const started = performance.now();
   const pending: { name: string; run: () => Promise<void> }[] = [];
   const progress = (line: string) => {
-    process.stderr.write(`[bench +${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
+    process.stderr.write(
+      `[bench +${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}\n`,
+    );
   };
   const ctx: BenchContext = {
     root,

@@ -2,11 +2,11 @@
  * Load benchmarks: `npm run bench -- <scenario> [options]`. Each scenario starts what it needs,
  * measures, writes `.run/bench/<scenario>-<timestamp>.{json,html}` and cleans up after itself,
  * also on Ctrl-C and on the global time limit. Exit codes: 0 measured, 1 failed (invalid
- * measurement or error), 2 a goal was missed under `--check-goals`, 130 interrupted.
+ * measurement or error), 2 a goal was missed (or could not be judged) under `--check-goals`, 130 interrupted.
  */
 import { authScenario } from './auth.scenario';
 import { AUTH_USAGE } from './auth.options';
-import { createBenchContext, type Scenario } from './bench-context';
+import { createBenchContext, UsageError, type Scenario } from './bench-context';
 import { repoRoot } from './bench-stack';
 
 const SCENARIOS: Record<string, { run: Scenario; usage: string }> = {
@@ -20,7 +20,11 @@ async function main(): Promise<number> {
   const [name, ...args] = process.argv.slice(2);
   const scenario = name ? SCENARIOS[name] : undefined;
   if (!scenario) {
-    process.stderr.write(`usage:\n${Object.values(SCENARIOS).map((s) => `  ${s.usage}`).join('\n')}\n`);
+    process.stderr.write(
+      `usage:\n${Object.values(SCENARIOS)
+        .map((s) => `  ${s.usage}`)
+        .join('\n')}\n`,
+    );
     return 1;
   }
   const command =
@@ -38,13 +42,17 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', () => abort('interrupted', 130));
   process.once('SIGTERM', () => abort('terminated', 130));
-  const limit = setTimeout(() => abort(`hard limit of ${HARD_LIMIT_MS / 60_000} min reached`, 1), HARD_LIMIT_MS);
+  const limit = setTimeout(
+    () => abort(`hard limit of ${HARD_LIMIT_MS / 60_000} min reached`, 1),
+    HARD_LIMIT_MS,
+  );
 
   let code: number;
   try {
     code = await scenario.run(ctx);
   } catch (err) {
-    ctx.progress(`FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    if (err instanceof UsageError) process.stderr.write(`${err.message}\nusage: ${scenario.usage}\n`);
+    else ctx.progress(`FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     code = 1;
   }
   clearTimeout(limit);

@@ -27,17 +27,20 @@ export function renderAuthSection(r: AuthBenchResult, reportPaths: { json: strin
     `- Command: \`${r.command}\``,
     `- Date: ${r.startedAt} (finished ${r.finishedAt})`,
     `- Machine: ${m.nproc} CPUs, ${m.cpuModel}, ${m.ramGiB} GiB RAM, Linux ${m.kernel}; load average ${f(m.loadAverage1m)} at start`,
+    `- Code: commit ${r.build.commit}${r.build.dirty ? ' plus uncommitted changes in libs/ or services/' : ''}, build from ${r.build.builtAt}`,
     `- Versions: node ${m.node}, nginx ${m.nginx}, PostgreSQL ${m.postgres}, Redis ${m.redis}, wrk ${m.wrk}`,
     `- Setup: ${s.replicas} auth-service replicas vs ${s.replicas} bare express 5 processes (\`{ok:true}\`), each set behind its own nginx rendered by \`proxy/nginx.js\` with identical options (TLS, HTTP/1.1 keep-alive, JSON access log); everything, wrk included, on this one machine.`,
-    `- Load: \`wrk -t${s.wrk.threads} -c${s.wrk.connections} -d${s.wrk.durationSeconds}s --latency\` with the same bearer token on both sides; ${s.wrk.warmupSeconds}s warm-up each, then ${s.rounds} alternating rounds; medians reported. Any non-2xx/3xx or socket error fails the run.`,
+    `- Load: \`wrk -t${s.wrk.threads} -c${s.wrk.connections} -d${s.wrk.durationSeconds}s --latency\` with the same bearer token on both sides; ${s.wrk.warmupSeconds}s warm-up each, then ${s.rounds} rounds of back-to-back pairs, alternating which side goes first; medians reported. The paired ratio is the geometric mean of the per-round ratios; the ratio goal counts as met only when both ratios reach it. Any non-2xx/3xx or socket error fails the run.`,
     `- Reports: \`${reportPaths.json}\`, \`${reportPaths.html}\``,
     '',
-    '| replica LOG_LEVEL | ours req/s | baseline req/s | ratio | ours p50 / p99 ms | baseline p50 / p99 ms | log bytes/req |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| replica LOG_LEVEL | ours req/s | baseline req/s | ratio of medians | paired ratio (per round) | ours p50 / p99 ms | baseline p50 / p99 ms | log bytes/req | foreign CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...r.passes.map(
       (p) =>
-        `| ${p.logLevel} | ${f(p.ours.requestsPerSecond, 0)} | ${f(p.baseline.requestsPerSecond, 0)} | ${f(p.ratio, 3)} | ${f(p.ours.latencyMs.p50)} / ${f(p.ours.latencyMs.p99)} | ${f(p.baseline.latencyMs.p50)} / ${f(p.baseline.latencyMs.p99)} | ${f(p.logBytesPerRequest, 0)} |`,
+        `| ${p.logLevel} | ${f(p.ours.requestsPerSecond, 0)} | ${f(p.baseline.requestsPerSecond, 0)} | ${f(p.ratio, 3)} | ${f(p.pairedRatio, 3)} (${p.roundRatios.map((x) => f(x)).join(', ')}) | ${f(p.ours.latencyMs.p50)} / ${f(p.ours.latencyMs.p99)} | ${f(p.baseline.latencyMs.p50)} / ${f(p.baseline.latencyMs.p99)} | ${f(p.logBytesPerRequest, 0)} | ${f(100 * p.foreignCpuShare, 0)}% |`,
     ),
+    '',
+    '"Foreign CPU" is the share of the busy CPU time no benchmark process accounts for (other work on the machine); above 10% the figures are unreliable and goal verdicts are marked inconclusive.',
     '',
     'CPU milliseconds per 1000 requests by component ("service" = the auth replicas or the bare processes; "other" = busy time no listed process accounts for):',
     '',
@@ -45,7 +48,8 @@ export function renderAuthSection(r: AuthBenchResult, reportPaths: { json: strin
     `|---|---|${CPU_COMPONENTS.map(() => '---:').join('|')}|`,
     ...r.passes.flatMap((p) =>
       (['ours', 'baseline'] as const).map(
-        (side) => `| ${p.logLevel} | ${side} | ${CPU_COMPONENTS.map((c) => f(p[side].cpuMsPer1kRequests[c] ?? 0, 0)).join(' | ')} |`,
+        (side) =>
+          `| ${p.logLevel} | ${side} | ${CPU_COMPONENTS.map((c) => f(p[side].cpuMsPer1kRequests[c] ?? 0, 0)).join(' | ')} |`,
       ),
     ),
     '',
@@ -57,7 +61,10 @@ export function renderAuthSection(r: AuthBenchResult, reportPaths: { json: strin
     '',
     '| goal | target | measured | met |',
     '|---|---|---:|---|',
-    ...r.goals.map((g) => `| ${g.name} | ${g.target} | ${f(g.value, 3)} | ${g.met ? 'yes' : '**no**'} |`),
+    ...r.goals.map(
+      (g) =>
+        `| ${g.name} | ${g.target} | ${f(g.value, 3)} | ${g.met ? 'yes' : '**no**'}${g.inconclusive ? ` (inconclusive: ${g.inconclusive})` : ''} |`,
+    ),
     END,
   ];
   return lines.join('\n');

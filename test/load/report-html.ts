@@ -1,3 +1,4 @@
+import { FOREIGN_CPU_WARNING } from './auth-throughput';
 import type { AuthBenchResult, ThroughputPass } from './auth.results';
 import { histogram } from './stats';
 import { esc, groupedBars, histogramChart } from './svg-charts';
@@ -17,22 +18,34 @@ function table(head: string[], rows: string[][]): string {
   return `<table><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table>`;
 }
 
-function passSection(p: ThroughputPass): string {
+function passSection(p: ThroughputPass, replicas: number): string {
   const rounds = [...new Set(p.runs.map((r) => r.round))];
   const rpsOf = (target: string) =>
-    rounds.map((round) => p.runs.find((r) => r.round === round && r.target === target)?.wrk.requestsPerSecond ?? 0);
+    rounds.map(
+      (round) => p.runs.find((r) => r.round === round && r.target === target)?.wrk.requestsPerSecond ?? 0,
+    );
   const pct = ['p50', 'p90', 'p99', 'p99.9'];
-  const lat = (s: ThroughputPass['ours']) => [s.latencyMs.p50, s.latencyMs.p90, s.latencyMs.p99, s.latencyMs.p999];
+  const lat = (s: ThroughputPass['ours']) => [
+    s.latencyMs.p50,
+    s.latencyMs.p90,
+    s.latencyMs.p99,
+    s.latencyMs.p999,
+  ];
   return `
 <h2>GET /api/v1/auth/me at LOG_LEVEL=${esc(p.logLevel)}: ratio ${n(p.ratio, 3)}</h2>
 ${table(
   ['', 'req/s (median)', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms'],
   [
-    ['ours (2 replicas)', n(p.ours.requestsPerSecond, 0), ...lat(p.ours).map((v) => n(v))],
-    ['baseline (bare express)', n(p.baseline.requestsPerSecond, 0), ...lat(p.baseline).map((v) => n(v))],
+    [`ours (${replicas} replicas)`, n(p.ours.requestsPerSecond, 0), ...lat(p.ours).map((v) => n(v))],
+    [
+      `baseline (${replicas} bare express)`,
+      n(p.baseline.requestsPerSecond, 0),
+      ...lat(p.baseline).map((v) => n(v)),
+    ],
   ],
 )}
-<p>Replica log output: ${n(p.logBytesPerRequest, 0)} bytes per request.</p>
+<p>Paired ratio (geometric mean of the per-round ratios ${p.roundRatios.map((x) => n(x, 3)).join(', ')}): ${n(p.pairedRatio, 3)}.</p>
+<p>Replica log output: ${n(p.logBytesPerRequest, 0)} bytes per request. CPU used by processes outside the benchmark: ${n(100 * p.foreignCpuShare, 0)}% of the busy time${p.foreignCpuShare > FOREIGN_CPU_WARNING ? ' — <strong>the machine was busy with other work; absolute figures read low</strong>' : ''}.</p>
 ${groupedBars(
   `Throughput per round (${p.logLevel})`,
   rounds.map((r) => `round ${r}`),
@@ -56,7 +69,11 @@ ${groupedBars(
   CPU_COMPONENTS,
   [
     { name: 'ours', color: OURS, values: CPU_COMPONENTS.map((c) => p.ours.cpuMsPer1kRequests[c] ?? 0) },
-    { name: 'baseline', color: BASELINE, values: CPU_COMPONENTS.map((c) => p.baseline.cpuMsPer1kRequests[c] ?? 0) },
+    {
+      name: 'baseline',
+      color: BASELINE,
+      values: CPU_COMPONENTS.map((c) => p.baseline.cpuMsPer1kRequests[c] ?? 0),
+    },
   ],
   'CPU ms',
 )}`;
@@ -68,8 +85,14 @@ export function renderHtmlReport(r: AuthBenchResult): string {
   const rv = r.revoke.summary;
   const profile = r.profile
     ? `<h2>Replica CPU profile (self time, idle excluded)</h2>
-${table(['package', '%'], r.profile.byPackage.map((e) => [e.name, n(e.percent, 1)]))}
-${table(['function', '%'], r.profile.byFunction.map((e) => [e.name, n(e.percent, 1)]))}`
+${table(
+  ['package', '%'],
+  r.profile.byPackage.map((e) => [e.name, n(e.percent, 1)]),
+)}
+${table(
+  ['function', '%'],
+  r.profile.byFunction.map((e) => [e.name, n(e.percent, 1)]),
+)}`
     : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Concord auth benchmark ${esc(r.startedAt)}</title>
@@ -80,17 +103,21 @@ td:first-child,th:first-child{text-align:left}.met{color:#1a7f37}.missed{color:#
 code{background:#f4f4f4;padding:0 .2rem}
 </style></head><body>
 <h1>Concord auth benchmark</h1>
-<p><code>${esc(r.command)}</code> — ${esc(r.startedAt)} to ${esc(r.finishedAt)}</p>
+<p><code>${esc(r.command)}</code> — ${esc(r.startedAt)} to ${esc(r.finishedAt)}; code ${esc(r.build.commit)}${r.build.dirty ? ' + uncommitted changes' : ''}, built ${esc(r.build.builtAt)}</p>
 <p>${esc(`${m.nproc} CPUs (${m.cpuModel}), ${m.ramGiB} GiB RAM, Linux ${m.kernel}; node ${m.node}, nginx ${m.nginx}, PostgreSQL ${m.postgres}, Redis ${m.redis}, wrk ${m.wrk}; load average at start ${m.loadAverage1m.toFixed(2)}`)}</p>
 <p>${esc(`wrk -t${r.settings.wrk.threads} -c${r.settings.wrk.connections} -d${r.settings.wrk.durationSeconds}s over TLS (HTTP/1.1 keep-alive) through nginx; ${r.settings.rounds} alternating rounds after a ${r.settings.wrk.warmupSeconds}s warm-up each; ${r.settings.replicas} auth replicas vs ${r.settings.replicas} bare express processes, each behind its own identically rendered nginx.`)}</p>
 <h2>Goals</h2>
 <table><thead><tr><th>goal</th><th>target</th><th>measured</th><th>met</th></tr></thead><tbody>
-${r.goals.map((g) => `<tr><td>${esc(g.name)}</td><td>${esc(g.target)}</td><td>${n(g.value, 3)}</td><td class="${g.met ? 'met' : 'missed'}">${g.met ? 'yes' : 'no'}</td></tr>`).join('')}
+${r.goals.map((g) => `<tr><td>${esc(g.name)}</td><td>${esc(g.target)}</td><td>${n(g.value, 3)}</td><td class="${g.met ? 'met' : 'missed'}">${g.met ? 'yes' : 'no'}${g.inconclusive ? ` (inconclusive: ${esc(g.inconclusive)})` : ''}</td></tr>`).join('')}
 </tbody></table>
-${r.passes.map(passSection).join('\n')}
+${r.passes.map((p) => passSection(p, r.settings.replicas)).join('\n')}
 <h2>Revoke latency (${rv.count} logouts, ${esc(r.revoke.via)})</h2>
 ${table(['p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'mean ms'], [[n(rv.p50), n(rv.p90), n(rv.p99), n(rv.max), n(rv.mean)]])}
-<p>${esc(Object.entries(r.revoke.byReplica).map(([k, v]) => `${k}: ${v}`).join(', '))}</p>
+<p>${esc(
+    Object.entries(r.revoke.byReplica)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', '),
+  )}</p>
 ${histogramChart('Logout (revoke) latency', histogram(r.revoke.samplesMs, 40), 'ms', [
   { label: 'p50', value: rv.p50, color: '#333' },
   { label: 'p99', value: rv.p99, color: OURS },

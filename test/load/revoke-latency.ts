@@ -26,7 +26,8 @@ export async function measureRevokeLatency(o: RevokeOptions): Promise<RevokeResu
   const byReplica: Record<string, number> = {};
   const deadline = Date.now() + o.deadlineMs;
   for (let i = 1; i <= o.count; i++) {
-    if (Date.now() > deadline) throw new Error(`revoke: only ${i - 1}/${o.count} logouts within ${o.deadlineMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`revoke: only ${i - 1}/${o.count} logouts within ${o.deadlineMs} ms`);
     const { access_token: token } = await o.client.login(o.username, o.password);
     const t0 = performance.now();
     const res = await o.client.request('POST', '/api/v1/auth/logout', { token });
@@ -39,5 +40,10 @@ export async function measureRevokeLatency(o: RevokeOptions): Promise<RevokeResu
     if (after.status !== 401) throw new Error(`revoke: the revoked token got ${after.status} instead of 401`);
     if (i % 50 === 0) o.progress(`[revoke] ${i}/${o.count} logouts, last ${elapsed.toFixed(2)} ms`);
   }
-  return { via: 'gateway (nginx TLS, keep-alive) → either replica', samplesMs, summary: summarize(samplesMs), byReplica };
+  return {
+    via: 'gateway (nginx TLS, keep-alive) → either replica',
+    samplesMs,
+    summary: summarize(samplesMs),
+    byReplica,
+  };
 }

@@ -11,7 +11,7 @@ export interface Series {
 
 const W = 640;
 const H = 280;
-const PAD = { left: 64, right: 16, top: 36, bottom: 48 };
+const PAD = { left: 64, right: 16, top: 48, bottom: 48 };
 const FONT = 'font-family="system-ui, sans-serif" font-size="12"';
 
 /** Escapes text for HTML and SVG. */
@@ -27,10 +27,15 @@ function niceStep(max: number): number {
 }
 
 function fmt(v: number): string {
-  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+  if (Number.isInteger(v) || Math.abs(v) >= 100) return v.toFixed(0);
+  return Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
-function frame(title: string, yMax: number, unit: string): { parts: string[]; y(v: number): number; top: number } {
+function frame(
+  title: string,
+  yMax: number,
+  unit: string,
+): { parts: string[]; y(v: number): number; top: number } {
   const step = niceStep(yMax);
   const top = Math.ceil(yMax / step) * step || 1;
   const plotH = H - PAD.top - PAD.bottom;
@@ -69,13 +74,15 @@ export function groupedBars(title: string, categories: string[], series: Series[
         `<text x="${x + barW / 2}" y="${y(v) - 3}" text-anchor="middle" font-size="10" font-family="system-ui, sans-serif">${fmt(v)}</text>`,
       );
     });
-    parts.push(`<text x="${x0 + groupW * 0.4}" y="${H - PAD.bottom + 16}" text-anchor="middle" ${FONT}>${esc(cat)}</text>`);
+    parts.push(
+      `<text x="${x0 + groupW * 0.4}" y="${H - PAD.bottom + 16}" text-anchor="middle" ${FONT}>${esc(cat)}</text>`,
+    );
   });
   series.forEach((s, si) => {
-    const x = W - PAD.right - 130 * (series.length - si);
+    const x = PAD.left + 110 * si;
     parts.push(
-      `<rect x="${x}" y="8" width="12" height="12" fill="${s.color}"/>`,
-      `<text x="${x + 16}" y="18" ${FONT}>${esc(s.name)}</text>`,
+      `<rect x="${x}" y="27" width="12" height="12" fill="${s.color}"/>`,
+      `<text x="${x + 16}" y="37" ${FONT}>${esc(s.name)}</text>`,
     );
   });
   return svg(parts, title);
@@ -103,11 +110,15 @@ export function histogramChart(
   for (let v = Math.ceil(lo / ticks) * ticks; v <= hi; v += ticks) {
     parts.push(`<text x="${x(v)}" y="${H - PAD.bottom + 16}" text-anchor="middle" ${FONT}>${fmt(v)}</text>`);
   }
-  parts.push(`<text x="${PAD.left + plotW / 2}" y="${H - 8}" text-anchor="middle" ${FONT}>${esc(unit)}</text>`);
+  parts.push(
+    `<text x="${PAD.left + plotW / 2}" y="${H - 8}" text-anchor="middle" ${FONT}>${esc(unit)}</text>`,
+  );
   markers.forEach((m, i) => {
+    // Labels near the right edge go to the left of their line so they stay inside the chart.
+    const right = x(m.value) > W - 120;
     parts.push(
       `<line x1="${x(m.value)}" x2="${x(m.value)}" y1="${PAD.top}" y2="${y(0)}" stroke="${m.color}" stroke-dasharray="4 3"/>`,
-      `<text x="${x(m.value) + 4}" y="${PAD.top + 12 + 14 * i}" fill="${m.color}" ${FONT}>${esc(`${m.label} ${fmt(m.value)}`)}</text>`,
+      `<text x="${x(m.value) + (right ? -4 : 4)}" y="${PAD.top + 12 + 14 * i}" text-anchor="${right ? 'end' : 'start'}" fill="${m.color}" ${FONT}>${esc(`${m.label} ${fmt(m.value)} ${unit}`)}</text>`,
     );
   });
   return svg(parts, title);

@@ -142,12 +142,17 @@ export function runWrk(options: WrkOptions): Promise<WrkResult> {
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), (options.durationSeconds + 30) * 1000);
+    // If the bench exits mid-run (Ctrl-C, hard limit), wrk must not keep hammering for its duration.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
     child.once('error', (err) => {
       clearTimeout(timer);
+      process.off('exit', killOnExit);
       reject(new Error(`could not run wrk (apt-get install -y wrk): ${err.message}`));
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      process.off('exit', killOnExit);
       if (code !== 0) {
         reject(new Error(`wrk exited with ${code ?? signal}:\n${out}`));
         return;

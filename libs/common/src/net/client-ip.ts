@@ -21,22 +21,23 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
  * untrusted address is the client (the leftmost ones may have been written by the client itself).
  */
 export function createClientIpResolver(trusted: readonly Cidr[]): ClientIpResolver {
-  // Socket peers are few (the proxies, or a client's few addresses): remembering how each one
-  // parses keeps address parsing off the per-request path. Bounded so that a flood of distinct
-  // direct clients cannot grow it without limit.
-  const peers = new Map<string, { text: string; trusted: boolean }>();
-  function classify(peer: string): { text: string; trusted: boolean } {
-    let known = peers.get(peer);
-    if (!known) {
-      const address = parseAddress(peer);
-      known = {
-        text: address ? address.toString() : peer,
+  // Addresses repeat (the proxies, and each client's own address in X-Forwarded-For): remembering
+  // how each string parses keeps address parsing off the per-request path. Bounded so that a flood
+  // of distinct addresses cannot grow it without limit.
+  const known = new Map<string, { text: string; valid: boolean; trusted: boolean }>();
+  function classify(value: string): { text: string; valid: boolean; trusted: boolean } {
+    let entry = known.get(value);
+    if (!entry) {
+      const address = parseAddress(value);
+      entry = {
+        text: address ? address.toString() : value,
+        valid: address !== undefined,
         trusted: address ? isTrusted(address, trusted) : false,
       };
-      if (peers.size >= 1024) peers.clear();
-      peers.set(peer, known);
+      if (known.size >= 4096) known.clear();
+      known.set(value, entry);
     }
-    return known;
+    return entry;
   }
   return (peer, headers, encrypted) => {
     const { text: peerText, trusted: peerTrusted } = classify(peer);
@@ -44,13 +45,13 @@ export function createClientIpResolver(trusted: readonly Cidr[]): ClientIpResolv
     if (!peerTrusted) return direct;
 
     let ip = peerText;
-    const chain = (firstHeader(headers['x-forwarded-for']) ?? '').split(',').map((s) => s.trim());
+    const chain = (firstHeader(headers['x-forwarded-for']) ?? '').split(',');
     for (let i = chain.length - 1; i >= 0; i--) {
-      const hop = parseAddress(chain[i] ?? '');
+      const hop = classify((chain[i] ?? '').trim());
       // A garbage hop means the chain cannot be trusted past this point: stop at the last good one.
-      if (!hop) break;
-      ip = hop.toString();
-      if (!isTrusted(hop, trusted)) break;
+      if (!hop.valid) break;
+      ip = hop.text;
+      if (!hop.trusted) break;
     }
     const proto = firstHeader(headers['x-forwarded-proto'])?.split(',')[0]?.trim().toLowerCase();
     const host = firstHeader(headers['x-forwarded-host'])?.split(',')[0]?.trim();

@@ -46,6 +46,16 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
     next();
   };
 
+  // The hottest route first: Express tries routes in order.
+  router
+    .route('/me')
+    .get(requireAuth, async (req, res) => {
+      const auth = caller(req);
+      const user = await deps.auth.me(auth);
+      res.json({ id: user.id, username: user.username, role: user.role, session_id: auth.sid });
+    })
+    .all(methodNotAllowed(['GET']));
+
   router
     .route('/setup')
     .post(...deps.json, async (req, res) => {
@@ -91,15 +101,6 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
       res.status(200).json({});
     })
     .all(methodNotAllowed(['POST']));
-
-  router
-    .route('/me')
-    .get(requireAuth, async (req, res) => {
-      const auth = caller(req);
-      const user = await deps.auth.me(auth);
-      res.json({ id: user.id, username: user.username, role: user.role, session_id: auth.sid });
-    })
-    .all(methodNotAllowed(['GET']));
 
   router
     .route('/password')

@@ -13,6 +13,7 @@ import {
   createServer,
   createTokenVerifier,
   exposureWarning,
+  flushLogger,
   listen,
   revocationKeys,
   systemClock,
@@ -222,6 +223,7 @@ export async function startAuthService(
       await prisma.$disconnect();
       await pool.end();
       logger.info('auth-service stopped');
+      await flushLogger(logger);
     },
   };
 }

@@ -43,6 +43,20 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination,
+    // Asynchronous stdout: a synchronous write per request line was the largest single cost of
+    // the token-check hot path at info level. Lines are buffered only while a write is in flight;
+    // shutdown flushes them (see flushLogger).
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
+}
+
+/** Flushes buffered log lines (call before the process exits). */
+export function flushLogger(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    logger.flush((err) => {
+      // Nothing sensible is left to report a failed final flush to; stderr is the last resort.
+      if (err) process.stderr.write(`log flush failed: ${err.message}\n`);
+      resolve();
+    });
+  });
 }

@@ -416,7 +416,7 @@ describe('createAuthenticator', () => {
 
   it('refuses a missing token with 401 and a Bearer challenge', async () => {
     const authenticator = createAuthenticator(
-      { verify: async () => claims },
+      { verify: async () => claims, verifyCached: () => undefined },
       cache(() => undefined),
     );
 
@@ -428,7 +428,7 @@ describe('createAuthenticator', () => {
   it('checks the session of a verified token against the revocation cache', async () => {
     const checked: string[] = [];
     const authenticator = createAuthenticator(
-      { verify: async () => claims },
+      { verify: async () => claims, verifyCached: () => undefined },
       cache((sid) => {
         checked.push(sid);
         throw new AppError('SESSION_REVOKED');
@@ -441,9 +441,33 @@ describe('createAuthenticator', () => {
     expect(err).toMatchObject({ code: 1002, status: 401 });
   });
 
+  it('still checks revocation on the synchronous fast path for an already verified token', () => {
+    let verifyCalls = 0;
+    const authenticator = createAuthenticator(
+      {
+        verify: async () => {
+          verifyCalls++;
+          return claims;
+        },
+        verifyCached: () => claims,
+      },
+      cache(() => {
+        throw new AppError('SESSION_REVOKED');
+      }),
+    );
+    const req = { headers: { authorization: 'Bearer abc.def.ghi' } } as never;
+    const next = jest.fn();
+
+    authenticator.requireAuth(req, {} as never, next);
+
+    expect(next).toHaveBeenCalledWith(expect.objectContaining({ code: 1002 }));
+    expect(verifyCalls).toBe(0);
+    expect((req as { auth?: unknown }).auth).toBeUndefined();
+  });
+
   it('returns the claims and the token when the session is live', async () => {
     const authenticator = createAuthenticator(
-      { verify: async () => claims },
+      { verify: async () => claims, verifyCached: () => undefined },
       cache(() => undefined),
     );
 

@@ -115,4 +115,25 @@ describe('revocation across replicas', () => {
     // Generous bound: far below the lease, which is what a missing ack would cost.
     expect(durations[durations.length - 1]).toBeLessThan(LEASE_MS / 2);
   });
+
+  it('a replica that dies without deregistering delays revokes by at most one lease, then no more', async () => {
+    const dead = stack.replicas[1]!;
+    const exited = new Promise((r) => dead.process.child.once('exit', r));
+    dead.process.child.kill('SIGKILL');
+    await exited;
+    const survivor = stack.client({ replica: 0 });
+
+    await survivor.login('revoke.ceo', PASSWORD);
+    let t0 = performance.now();
+    await survivor.logout();
+    const firstWait = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, LEASE_MS + 500));
+    await survivor.login('revoke.ceo', PASSWORD);
+    t0 = performance.now();
+    await survivor.logout();
+    const laterWait = performance.now() - t0;
+
+    expect(firstWait).toBeLessThan(LEASE_MS * 2);
+    expect(laterWait).toBeLessThan(LEASE_MS / 2);
+  });
 });

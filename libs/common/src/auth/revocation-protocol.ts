@@ -45,8 +45,12 @@ export interface RevocationAck {
   replica: string;
 }
 
-/** A replica's registration lives this many leases; it is refreshed every quarter lease. */
-export const REGISTRATION_TTL_LEASES = 3;
+/**
+ * A replica's registration lives one lease (the minimum DESIGN.md allows) and is refreshed every quarter
+ * lease: a replica that dies without deregistering delays revokes by at most one lease, and for at
+ * most one lease.
+ */
+export const REGISTRATION_TTL_LEASES = 1;
 
 /** Parses a channel message; undefined when it is not one of ours (never trusted blindly). */
 export function parseRevocationMessage(text: string): RevocationMessage | undefined {

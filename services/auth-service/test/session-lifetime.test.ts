@@ -1,3 +1,4 @@
+import { Algorithm, hash } from '@node-rs/argon2';
 import { Pool } from 'pg';
 import { offsetClock, startAuthHarness, PASSWORD, type AuthHarness } from './support/auth-harness';
 
@@ -117,5 +118,27 @@ describe('session lifetime', () => {
 
     expect(kept).toBe(1);
     expect(gone).toBe(0);
+  });
+
+  it('rehashes a password stored with other argon2id parameters at the next login', async () => {
+    const old = await hash('an older strong password', {
+      algorithm: Algorithm.Argon2id,
+      memoryCost: 19_456,
+      timeCost: 3,
+      parallelism: 1,
+    });
+    await pool.query(
+      `INSERT INTO users (username, password_hash, role) VALUES ('legacy.user', $1, 'member')`,
+      [old],
+    );
+
+    await h.client().login('legacy.user', 'an older strong password');
+
+    const { rows } = await pool.query<{ password_hash: string }>(
+      `SELECT password_hash FROM users WHERE username = 'legacy.user'`,
+    );
+    expect(old).toMatch(/^\$argon2id\$v=19\$m=19456,t=3,p=1\$/);
+    expect(rows[0]!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    await expect(h.client().login('legacy.user', 'an older strong password')).resolves.toBeDefined();
   });
 });

@@ -59,13 +59,25 @@ async function lockSession(client: PoolClient, id: string): Promise<SessionRow |
   return rows[0];
 }
 
-async function touch(client: PoolClient, id: string, now: Date, accessExpiresAt: Date, generation?: number) {
-  await client.query(
-    `UPDATE sessions SET last_active_at = $2, access_expires_at = greatest(access_expires_at, least($3, expires_at)),
-            refresh_generation = coalesce($4, refresh_generation)
-      WHERE id = $1`,
+/** Records activity on a locked session and returns the updated row (one statement, no re-read). */
+async function touch(
+  client: PoolClient,
+  id: string,
+  now: Date,
+  accessExpiresAt: Date,
+  generation?: number,
+): Promise<SessionRow> {
+  const { rows } = await client.query<SessionRow>(
+    `UPDATE sessions s SET last_active_at = $2,
+            access_expires_at = greatest(s.access_expires_at, least($3, s.expires_at)),
+            refresh_generation = coalesce($4, s.refresh_generation)
+       FROM users u
+      WHERE s.id = $1 AND u.id = s.user_id
+  RETURNING s.id, s.user_id, u.username, u.role, host(s.ip_address) AS ip_address, s.user_agent, s.created_at,
+            s.last_active_at, s.expires_at, s.access_expires_at, s.revoked_at, s.refresh_generation`,
     [id, now, accessExpiresAt, generation ?? null],
   );
+  return rows[0]!;
 }
 
 /** {@link SessionRepository} over pg with parameterized SQL (hot path: no ORM). */
@@ -108,9 +120,8 @@ export function createSessionRepository(pool: Pool): SessionRepository {
             `INSERT INTO refresh_tokens (token_hash, session_id, generation, created_at) VALUES ($1, $2, $3, $4)`,
             [input.childHash, row.id, generation, input.now],
           );
-          await touch(client, row.id, input.now, input.accessExpiresAt, generation);
-          const updated = await lockSession(client, row.id);
-          return { kind: 'rotated', session: toSession(updated!), role: updated!.role, generation };
+          const updated = await touch(client, row.id, input.now, input.accessExpiresAt, generation);
+          return { kind: 'rotated', session: toSession(updated), role: updated.role, generation };
         }
         const { rows } = await client.query<{ session_id: string; generation: number; consumed_at: Date }>(
           `SELECT session_id, generation, consumed_at FROM refresh_tokens WHERE token_hash = $1`,
@@ -124,12 +135,11 @@ export function createSessionRepository(pool: Pool): SessionRepository {
         }
         const withinGrace = old.consumed_at.getTime() > input.now.getTime() - input.graceSeconds * 1000;
         if (withinGrace && row.refresh_generation === old.generation + 1) {
-          await touch(client, row.id, input.now, input.accessExpiresAt);
-          const updated = await lockSession(client, row.id);
+          const updated = await touch(client, row.id, input.now, input.accessExpiresAt);
           return {
             kind: 'grace',
-            session: toSession(updated!),
-            role: updated!.role,
+            session: toSession(updated),
+            role: updated.role,
             generation: row.refresh_generation,
           };
         }
@@ -172,6 +182,7 @@ export function createSessionRepository(pool: Pool): SessionRepository {
       const { rows } = await pool.query<{ id: string }>(
         `SELECT s.id FROM sessions s
           WHERE s.user_id = $3 AND ($4::uuid IS NULL OR s.id <> $4)
+            -- 60 s is the largest JWT_CLOCK_TOLERANCE_SECONDS allowed, so this never misses a live token.
             AND (${active(1, 2)} OR (s.revoked_at IS NULL AND s.access_expires_at > $1::timestamptz - interval '60 seconds'))`,
         [now, idle, userId, exceptId ?? null],
       );

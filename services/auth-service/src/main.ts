@@ -112,7 +112,6 @@ export async function startAuthService(
     idleTimeoutSeconds: config.SESSION_IDLE_TIMEOUT_SECONDS,
     absoluteLifetimeSeconds: config.SESSION_ABSOLUTE_LIFETIME_SECONDS,
     refreshGraceSeconds: config.REFRESH_GRACE_SECONDS,
-    clockSkewSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
   };
   const hasher = await createArgon2Hasher({
     memoryCost: config.ARGON2_MEMORY_KIB,

@@ -7,9 +7,6 @@ function emptyAsUndefined(value: unknown): unknown {
   return typeof value === 'string' && value.trim() === '' ? undefined : value;
 }
 
-/** An optional string where the empty string means unset. */
-export const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
-
 /** An optional path to a readable file; empty means unset. */
 export const optionalFile = z.preprocess(
   emptyAsUndefined,

@@ -49,8 +49,3 @@ export class AppError extends Error {
     return { code: this.code, error: this.error, detail: this.detail };
   }
 }
-
-/** True when `value` is an {@link AppError}. */
-export function isAppError(value: unknown): value is AppError {
-  return value instanceof AppError;
-}

@@ -1,11 +1,10 @@
 import http from 'node:http';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** A process's Prometheus registry plus the HTTP instruments every service records. */
 export interface Metrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
-  counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L>;
   gauge(name: string, help: string, collect: () => number): Gauge;
 }
 
@@ -24,9 +23,6 @@ export function createMetrics(service: string, replica: string): Metrics {
   return {
     registry,
     httpDuration,
-    counter(name, help, labelNames) {
-      return new Counter({ name, help, labelNames, registers: [registry] });
-    },
     gauge(name, help, collect) {
       return new Gauge({
         name,

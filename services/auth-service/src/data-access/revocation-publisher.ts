@@ -28,8 +28,6 @@ export interface PublisherOptions {
 export interface RedisRevocationPublisher extends RevocationPublisher {
   start(): Promise<void>;
   stop(): void;
-  /** Current epoch, once seeded. */
-  epoch(): string | undefined;
   /** Deletes snapshot entries and replica registrations that no longer matter. */
   prune(): Promise<void>;
   /** Removes this process's registration (graceful shutdown). */
@@ -56,7 +54,6 @@ export function createRedisRevocationPublisher(options: PublisherOptions): Redis
   const { clients, keys, clock, logger } = options;
   const redis = clients.commands;
   const waiters = new Map<string, (replica: string) => void>();
-  let currentEpoch: string | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let seeding: Promise<void> | undefined;
   let stopped = false;
@@ -83,7 +80,6 @@ export function createRedisRevocationPublisher(options: PublisherOptions): Redis
     // do not reload for nothing; after a restart the first seeder's epoch wins.
     const candidate = randomUUID();
     const set = await redis.set(keys.epoch, candidate, 'NX');
-    currentEpoch = set === 'OK' ? candidate : ((await redis.get(keys.epoch)) ?? undefined);
     if (set === 'OK') {
       await redis.publish(
         keys.channel,
@@ -91,7 +87,7 @@ export function createRedisRevocationPublisher(options: PublisherOptions): Redis
       );
     }
     logger.info(
-      { entries: entries.length, epoch: currentEpoch, created: set === 'OK' },
+      { entries: entries.length, epoch_created: set === 'OK' ? candidate : false },
       'revocation snapshot seeded',
     );
   }
@@ -99,7 +95,6 @@ export function createRedisRevocationPublisher(options: PublisherOptions): Redis
   // Re-seeding must not give up: until it succeeds every replica fails closed.
   function reseedUntilDone(reason: string): void {
     if (seeding || stopped) return;
-    currentEpoch = undefined;
     seeding = (async () => {
       for (let attempt = 0; !stopped; attempt++) {
         try {
@@ -135,8 +130,6 @@ export function createRedisRevocationPublisher(options: PublisherOptions): Redis
       if (heartbeat) clearInterval(heartbeat);
       for (const resolve of waiters.values()) resolve('*stopped*');
     },
-
-    epoch: () => currentEpoch,
 
     async publish(entries) {
       const id = randomUUID();

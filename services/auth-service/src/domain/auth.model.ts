@@ -54,5 +54,4 @@ export interface SessionPolicy {
   idleTimeoutSeconds: number;
   absoluteLifetimeSeconds: number;
   refreshGraceSeconds: number;
-  clockSkewSeconds: number;
 }

@@ -58,7 +58,6 @@ function service(overrides: Partial<AuthServiceDeps>) {
       idleTimeoutSeconds: 3600,
       absoluteLifetimeSeconds: 7200,
       refreshGraceSeconds: 10,
-      clockSkewSeconds: 60,
     },
     refreshSecret: 'x'.repeat(32),
     minPasswordLength: () => 12,

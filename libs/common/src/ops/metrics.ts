@@ -1,11 +1,14 @@
 import http from 'node:http';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** A process's Prometheus registry plus the HTTP instruments every service records. */
 export interface Metrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /** A gauge read at scrape time. */
   gauge(name: string, help: string, collect: () => number): Gauge;
+  /** A labelled counter, e.g. throttle rejections by budget. */
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L>;
 }
 
 /** Creates the registry (default process metrics included) labelled with service and replica. */
@@ -32,6 +35,9 @@ export function createMetrics(service: string, replica: string): Metrics {
           this.set(collect());
         },
       });
+    },
+    counter(name, help, labelNames) {
+      return new Counter({ name, help, labelNames, registers: [registry] });
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Role } from '@concord/common';
 import type { Pool, PoolClient } from 'pg';
-import type { SessionRecord } from '../domain/auth.model';
-import type { RotationResult, SessionRepository } from '../domain/auth.ports';
+import type { RevocationReason, SessionRecord } from '../domain/auth.model';
+import type { RevocationCommit, RotationResult, SessionRepository } from '../domain/auth.ports';
 import { inTransaction, toPage } from './pg-helpers';
 
 interface SessionRow {
@@ -78,6 +78,31 @@ async function touch(
     [id, now, accessExpiresAt, generation ?? null],
   );
   return rows[0]!;
+}
+
+/**
+ * Marks sessions revoked (idempotent) inside the caller's transaction; every repository that revokes
+ * sessions (logout, password and role changes, revoke-all) goes through here, so whatever the commit
+ * of a revocation must also record is written in one place.
+ */
+export async function revokeSessionsInTransaction(
+  client: PoolClient,
+  ids: string[],
+  reason: RevocationReason,
+  now: Date,
+): Promise<RevocationCommit> {
+  const { rows } = await client.query<{ id: string; access_expires_at: Date; fresh: boolean }>(
+    `WITH old AS (SELECT id, revoked_at FROM sessions WHERE id = ANY($1::uuid[]) FOR UPDATE)
+     UPDATE sessions s
+        SET revoked_at = coalesce(old.revoked_at, $3), revoked_reason = coalesce(s.revoked_reason, $2)
+       FROM old WHERE s.id = old.id
+     RETURNING s.id, s.access_expires_at, old.revoked_at IS NULL AS fresh`,
+    [ids, reason, now],
+  );
+  return {
+    entries: rows.map((r) => ({ sid: r.id, exp: Math.ceil(r.access_expires_at.getTime() / 1000) })),
+    newlyRevoked: rows.filter((r) => r.fresh).length,
+  };
 }
 
 /** {@link SessionRepository} over pg with parameterized SQL (hot path: no ORM). */
@@ -190,18 +215,7 @@ export function createSessionRepository(pool: Pool): SessionRepository {
     },
 
     async revoke(ids, reason, now) {
-      const { rows } = await pool.query<{ id: string; access_expires_at: Date; fresh: boolean }>(
-        `WITH old AS (SELECT id, revoked_at FROM sessions WHERE id = ANY($1::uuid[]) FOR UPDATE)
-         UPDATE sessions s
-            SET revoked_at = coalesce(old.revoked_at, $3), revoked_reason = coalesce(s.revoked_reason, $2)
-           FROM old WHERE s.id = old.id
-         RETURNING s.id, s.access_expires_at, old.revoked_at IS NULL AS fresh`,
-        [ids, reason, now],
-      );
-      return {
-        entries: rows.map((r) => ({ sid: r.id, exp: Math.ceil(r.access_expires_at.getTime() / 1000) })),
-        newlyRevoked: rows.filter((r) => r.fresh).length,
-      };
+      return inTransaction(pool, (client) => revokeSessionsInTransaction(client, ids, reason, now));
     },
 
     async revokedSince(minAccessExpiry) {

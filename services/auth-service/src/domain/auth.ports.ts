@@ -69,14 +69,11 @@ export interface SessionRepository {
     exceptId?: string,
   ): Promise<string[]>;
   /**
-   * Marks sessions revoked (idempotent) and returns, for every targeted session that is revoked now,
-   * the latest access-token expiry to publish; `newlyRevoked` counts those this call revoked.
+   * Marks sessions revoked (idempotent) in its own transaction and returns what must be propagated.
+   * Repositories that revoke sessions as part of a larger change (password, role, revoke-all) commit
+   * the same way inside their own transaction and return a {@link RevocationCommit} too.
    */
-  revoke(
-    ids: string[],
-    reason: RevocationReason,
-    now: Date,
-  ): Promise<{ entries: RevocationEntry[]; newlyRevoked: number }>;
+  revoke(ids: string[], reason: RevocationReason, now: Date): Promise<RevocationCommit>;
   /** Revoked sessions whose access tokens may still be alive (the re-seed source). */
   revokedSince(minAccessExpiry: Date): Promise<RevocationEntry[]>;
   /**
@@ -84,6 +81,15 @@ export interface SessionRepository {
    * alive at `now`.
    */
   purge(before: Date, idleTimeoutSeconds: number, now: Date): Promise<number>;
+}
+
+/**
+ * A committed revocation: for every targeted session that is revoked now, the latest access-token
+ * expiry to publish; `newlyRevoked` counts those this commit revoked.
+ */
+export interface RevocationCommit {
+  entries: RevocationEntry[];
+  newlyRevoked: number;
 }
 
 /** Publishes revocations to every replica; resolves when they applied it or the lease elapsed. */

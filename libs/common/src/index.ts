@@ -10,6 +10,7 @@ export * from './config/base-config';
 export * from './config/load-config';
 export * from './net/trusted-proxies';
 export * from './net/client-ip';
+export * from './logging/redact-secrets';
 export * from './logging/logger';
 export * from './http/request-context';
 export * from './http/observe-requests';

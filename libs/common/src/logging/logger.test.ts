@@ -58,6 +58,63 @@ describe('logging', () => {
     });
   });
 
+  describe('redacts secrets nested deeper than one level', () => {
+    function logged(object: object): { text: string; line: Record<string, unknown> } {
+      const { lines, destination } = capture();
+      const logger = createLogger({ level: 'info', service: 'test', replicaId: 'r1', destination });
+      logger.info(object, 'nested');
+      return { text: JSON.stringify(lines), line: lines[0]! };
+    }
+
+    it('in objects two and three levels down', () => {
+      const { text, line } = logged({
+        outer: { inner: { token: 'secret-deep-token', kept: 'visible' } },
+        a: { b: { c: { refresh_token: 'secret-deep-refresh', password: 'secret-deep-password' } } },
+      });
+
+      expect(text).not.toMatch(/secret-/);
+      expect(line.outer).toEqual({ inner: { token: '[redacted]', kept: 'visible' } });
+    });
+
+    it('in arrays of objects', () => {
+      const { text, line } = logged({
+        sessions: [{ access_token: 'secret-array-1' }, { nested: [{ token: 'secret-array-2' }] }],
+      });
+
+      expect(text).not.toMatch(/secret-/);
+      expect(line.sessions).toEqual([{ access_token: '[redacted]' }, { nested: [{ token: '[redacted]' }] }]);
+    });
+
+    it('in properties of error objects, top-level and nested, causes included', () => {
+      const cause = Object.assign(new Error('inner'), { refresh_token: 'secret-cause-token' });
+      const top = Object.assign(new Error('refresh failed', { cause }), { token: 'secret-error-token' });
+      const nested = Object.assign(new Error('outer'), { request: { token: 'secret-nested-error' } });
+
+      const { text, line } = logged({ err: top, context: { failure: nested } });
+
+      expect(text).not.toMatch(/secret-/);
+      expect(line.err).toMatchObject({ type: 'Error', token: '[redacted]' });
+      expect(line.context).toEqual({ failure: { request: { token: '[redacted]' } } });
+      expect(String((line.err as { message: string }).message)).toMatch(/^refresh failed/);
+    });
+
+    it('in headers logged under any key, whatever their case', () => {
+      const { text } = logged({
+        upstream: { headers: { Authorization: 'Bearer secret-upstream', Cookie: 'sid=secret-cookie-2' } },
+      });
+
+      expect(text).not.toMatch(/secret-/);
+    });
+
+    it('leaves the logged object itself unchanged', () => {
+      const object = { outer: { inner: { token: 'kept-for-the-caller' } } };
+
+      logged(object);
+
+      expect(object.outer.inner.token).toBe('kept-for-the-caller');
+    });
+  });
+
   it('writes one JSON line per request with request_id and the path without its query string', async () => {
     const { lines, destination } = capture();
     const logger = createLogger({ level: 'info', service: 'test', replicaId: 'r1', destination });

@@ -1,28 +1,8 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { redactSecrets } from './redact-secrets';
 
 /** Concord's logger type (pino). */
 export type { Logger };
-
-/**
- * Paths censored in every log line: credentials in headers and bodies, tokens wherever they appear.
- * Sensitive settings are masked before they are logged at all.
- */
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["proxy-authorization"]',
-  'res.headers["set-cookie"]',
-  '*.password',
-  '*.current_password',
-  '*.new_password',
-  '*.access_token',
-  '*.refresh_token',
-  '*.token',
-  'password',
-  'access_token',
-  'refresh_token',
-  'token',
-];
 
 /** Options of {@link createLogger}. */
 export interface LoggerOptions {
@@ -33,15 +13,24 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
-/** JSON logger with service/replica bindings and redaction. */
+/**
+ * JSON logger with service/replica bindings and redaction of credentials at any depth
+ * ({@link redactSecrets}; sensitive settings are masked before they are logged at all). pino's own
+ * `redact` paths are not used: a `*.token` path covers one level only, so a token one object deeper
+ * (`{ upstream: { body: { token } } }`, an array item, an error's property) went out in clear.
+ */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       level: options.level,
       base: { service: options.service, replica: options.replicaId },
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: {
+        level: (label) => ({ level: label }),
+        // Runs on every line's object before pino's serializers, and once per child's bindings.
+        log: (object) => redactSecrets(object),
+        bindings: (bindings) => redactSecrets(bindings),
+      },
     },
     // Asynchronous stdout: a synchronous write per request line was the largest single cost of
     // the token-check hot path at info level. Lines are buffered only while a write is in flight;

@@ -20,6 +20,7 @@ export * from './pg/pg-pool';
 export * from './auth/revocation-protocol';
 export * from './auth/revocation-store';
 export * from './auth/revocation-cache';
+export * from './auth/verification-keys';
 export * from './auth/token-verifier';
 export * from './auth/remote-key-set';
 export * from './auth/authenticator';

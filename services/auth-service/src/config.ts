@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 const DAY = 86_400;
 
-const schema = withTlsPairing(
+const checkedSchema = withTlsPairing(
   baseEnvSchema({ service: 'auth-service', port: 4101, metricsPort: 9101 }).extend({
     JWT_KEYS_FILE: z.string().min(1, 'required: the private JWK set shared by every auth replica'),
     REFRESH_TOKEN_SECRET: z
@@ -12,7 +12,8 @@ const schema = withTlsPairing(
         32,
         'at least 32 characters (HMAC key deriving rotated refresh tokens; shared by every auth replica)',
       ),
-    ACCESS_TOKEN_TTL_SECONDS: envInt(900, 30, 3_600),
+    // At most JWT_MAX_ACCESS_TTL_SECONDS (checked below), which every verifier enforces.
+    ACCESS_TOKEN_TTL_SECONDS: envInt(900, 30, 86_400),
     REFRESH_GRACE_SECONDS: envInt(10, 0, 10),
     SESSION_IDLE_TIMEOUT_SECONDS: envInt(7 * DAY, 300, 90 * DAY),
     SESSION_ABSOLUTE_LIFETIME_SECONDS: envInt(30 * DAY, 600, 365 * DAY),
@@ -47,10 +48,40 @@ const schema = withTlsPairing(
   }
 });
 
+/** Cross-key bounds on token lifetime; the values may be unparsed when other keys failed. */
+function checkLimits(env: Partial<Record<string, unknown>>, ctx: z.RefinementCtx): void {
+  const { ACCESS_TOKEN_TTL_SECONDS: ttl, JWT_MAX_ACCESS_TTL_SECONDS: max } = env;
+  if (typeof ttl === 'number' && typeof max === 'number' && ttl > max) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ACCESS_TOKEN_TTL_SECONDS'],
+      message: 'must not exceed JWT_MAX_ACCESS_TTL_SECONDS: verifiers would refuse every token',
+    });
+  }
+}
+
+// Reported together with any other bad key (zod 4 skips refinements once a key has failed).
+const schema = checkedSchema.superRefine(checkLimits, {
+  when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+});
+
 /** auth-service configuration, parsed once at start. */
 export type Config = Readonly<z.output<typeof schema>>;
 
 /** Parses and freezes the environment; throws a ConfigError naming every bad key. */
 export function readConfig(env: Record<string, string | undefined>): Config {
   return loadConfig(schema, env);
+}
+
+const keysCliSchema = baseEnvSchema({ service: 'keys-cli', port: 0, metricsPort: 0 }).pick({
+  JWT_MAX_ACCESS_TTL_SECONDS: true,
+  JWT_CLOCK_TOLERANCE_SECONDS: true,
+});
+
+/** The settings the key CLI takes from the environment (the bound on token lifetimes). */
+export type KeysCliConfig = Readonly<z.output<typeof keysCliSchema>>;
+
+/** Parses the key CLI's environment; throws a ConfigError naming every bad key. */
+export function readKeysCliConfig(env: Record<string, string | undefined>): KeysCliConfig {
+  return loadConfig(keysCliSchema, env);
 }

@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ConfigError } from '@concord/common';
+import { readKeysCliConfig, type KeysCliConfig } from './config';
 import { readKeyFile, writeKeyFile } from './data-access/key-ring';
 import {
-  DEFAULT_MAX_TOKEN_AGE_MS,
   DEFAULT_MIN_NEXT_AGE_MS,
   generateSigningKey,
   planInit,
@@ -22,8 +23,8 @@ import {
 const USAGE = `usage: keys-cli <command> [--file F]
   init                            create F with one active and one next key (no-op if F exists)
   rotate [--min-next-age-ms N]    next -> active, add a fresh next key (default N: ${DEFAULT_MIN_NEXT_AGE_MS})
-  retire [--max-token-age-ms N]   retire older active keys once their tokens have expired
-                                  (default N: ACCESS_TOKEN_TTL_SECONDS + 60 s, else ${DEFAULT_MAX_TOKEN_AGE_MS})
+  retire [--max-token-age-ms N]   retire older active keys once their tokens have expired (default N:
+                                  JWT_MAX_ACCESS_TTL_SECONDS + JWT_CLOCK_TOLERANCE_SECONDS, 3600 s + 60 s)
   list                            kid, status and dates (never private parts)
 --file defaults to $JWT_KEYS_FILE. Run one command at a time per file.`;
 
@@ -41,12 +42,21 @@ function milliseconds(text: string | undefined, name: string, fallback: number):
   return Number(text);
 }
 
-/** Default retire delay: the configured token lifetime (if any) plus the verifiers' 60 s tolerance. */
+/**
+ * Default retire delay: the longest any verifier accepts a token signed just before the rotation,
+ * `JWT_MAX_ACCESS_TTL_SECONDS` (verifiers refuse `exp - iat` above it) plus the clock tolerance.
+ * Not `ACCESS_TOKEN_TTL_SECONDS`: the lifetime actually issued can change (the live
+ * `jwt_expiry_minutes` setting), the bound cannot without a restart of every verifier.
+ */
 function defaultMaxTokenAgeMs(env: Record<string, string | undefined>): number {
-  const ttl = env.ACCESS_TOKEN_TTL_SECONDS?.trim();
-  if (!ttl) return DEFAULT_MAX_TOKEN_AGE_MS;
-  if (!/^\d+$/.test(ttl)) throw new UsageError('ACCESS_TOKEN_TTL_SECONDS must be an integer');
-  return Math.max(DEFAULT_MAX_TOKEN_AGE_MS, Number(ttl) * 1000 + 60_000);
+  let config: KeysCliConfig;
+  try {
+    config = readKeysCliConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  return (config.JWT_MAX_ACCESS_TTL_SECONDS + config.JWT_CLOCK_TOLERANCE_SECONDS) * 1000;
 }
 
 /**

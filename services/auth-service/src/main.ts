@@ -99,12 +99,13 @@ export async function startAuthService(
     audience: config.JWT_AUDIENCE,
     algorithms: ['EdDSA'],
     clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
+    maxLifetimeSeconds: config.JWT_MAX_ACCESS_TTL_SECONDS,
     clock,
   };
   // auth-service verifies against its own published keys; JWKS_URL is for the other services.
   const verifier = createTokenVerifier({
     ...verifierOptions,
-    keys: ring.resolver,
+    keys: ring,
   });
   const authenticator = createAuthenticator(verifier, cache);
   const policy = {
@@ -124,7 +125,12 @@ export async function startAuthService(
     users: userRepo,
     sessions: sessionRepo,
     hasher,
-    issuer: createAccessTokenIssuer(ring, config.JWT_ISSUER, config.JWT_AUDIENCE),
+    issuer: createAccessTokenIssuer({
+      ring,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      maxTtlSeconds: config.JWT_MAX_ACCESS_TTL_SECONDS,
+    }),
     revoker,
     throttle: createLoginThrottle(
       redis.commands,

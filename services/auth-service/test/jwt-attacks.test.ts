@@ -20,14 +20,17 @@ async function sign(
     .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: key.kid, ...header } as never)
     .setIssuer((payload.iss as string) ?? h.env.JWT_ISSUER ?? 'https://localhost:8443')
     .setAudience((payload.aud as string) ?? h.env.JWT_AUDIENCE ?? 'concord')
-    .setIssuedAt(now)
+    .setIssuedAt((payload.iat as number) ?? now)
     .setNotBefore((payload.nbf as number) ?? now)
     .setExpirationTime((payload.exp as number) ?? now + 300)
     .sign(await importJWK(key, 'EdDSA'));
 }
 
+// The bound under test, set here rather than taken from the config default.
+const MAX_ACCESS_TTL_SECONDS = 1800;
+
 beforeAll(async () => {
-  h = await startAuthHarness();
+  h = await startAuthHarness({ env: { JWT_MAX_ACCESS_TTL_SECONDS: String(MAX_ACCESS_TTL_SECONDS) } });
   const ceo = await h.ceo();
   const me = await ceo.me();
   claims = { sub: me.id, sid: me.session_id, role: 'member' };
@@ -92,6 +95,35 @@ describe('access-token verification on a live replica', () => {
     const now = Math.floor(Date.now() / 1000);
     await expectRefused(await sign({ exp: now - 120 }));
     await expectRefused(await sign({ nbf: now + 600, exp: now + 900 }));
+  });
+
+  it('refuses a correctly signed token that lives ten years (exp - iat)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+
+    await expectRefused(await sign({ iat: now, exp: now + 10 * 365 * 86_400 }));
+  });
+
+  it('refuses a token whose exp - iat is one second over JWT_MAX_ACCESS_TTL_SECONDS', async () => {
+    const now = Math.floor(Date.now() / 1000);
+
+    await expectRefused(await sign({ iat: now, exp: now + 1801 }));
+  });
+
+  it('accepts a token whose exp - iat is exactly JWT_MAX_ACCESS_TTL_SECONDS', async () => {
+    const now = Math.floor(Date.now() / 1000);
+
+    const res = await h
+      .client()
+      .request('GET', '/api/v1/auth/me', { token: await sign({ iat: now, exp: now + 1800 }) });
+
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses a token issued in the future (iat beyond the clock tolerance) that would stay valid for years', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const exp = now + 10 * 365 * 86_400;
+
+    await expectRefused(await sign({ iat: exp - 900, exp }));
   });
 
   it('refuses a wrong issuer, audience or typ', async () => {

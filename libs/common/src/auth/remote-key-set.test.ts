@@ -53,6 +53,7 @@ describe('remote key set (JWKS_URL)', () => {
       audience: 'aud',
       algorithms: ['EdDSA'],
       clockToleranceSeconds: 0,
+      maxLifetimeSeconds: 3600,
       clock,
       cacheSize: 0,
     });
@@ -68,5 +69,31 @@ describe('remote key set (JWKS_URL)', () => {
 
     await expect(verifier.verify(await token(newerKey))).resolves.toMatchObject({ sub: 'u1' });
     await expect(verifier.verify(await token(oldKey))).resolves.toMatchObject({ sub: 'u1' });
+  });
+
+  it('when a refetched key set no longer lists the key of a token it verified before, refuses that token', async () => {
+    const retiring = await newKey();
+    const successor = await newKey();
+    published = [retiring.publicJwk, successor.publicJwk];
+    const clock = { now: () => Date.now(), monotonic: () => performance.now() };
+    const verifier = createTokenVerifier({
+      keys: createRemoteKeySet(url, { cacheMaxAgeMs: 200, cooldownMs: 200 }),
+      issuer: 'iss',
+      audience: 'aud',
+      algorithms: ['EdDSA'],
+      clockToleranceSeconds: 0,
+      maxLifetimeSeconds: 3600,
+      clock,
+    });
+    const tokenOfRetiringKey = await token(retiring);
+    await expect(verifier.verify(tokenOfRetiringKey)).resolves.toMatchObject({ sub: 'u1' });
+
+    published = [successor.publicJwk];
+    await new Promise((r) => setTimeout(r, 300));
+    const fetchesBefore = fetches;
+
+    await expect(verifier.verify(tokenOfRetiringKey)).rejects.toMatchObject({ code: 1000 });
+    expect(verifier.verifyCached(tokenOfRetiringKey)).toBeUndefined();
+    expect(fetches).toBeGreaterThan(fetchesBefore);
   });
 });

@@ -3,7 +3,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   createLocalJWKSet,
-  createRemoteJWKSet,
   exportJWK,
   generateKeyPair,
   SignJWT,
@@ -14,6 +13,7 @@ import {
 import { AppError } from '../errors/app-error';
 import type { Clock } from '../ops/clock';
 import { bearerToken, createAuthenticator } from './authenticator';
+import { createRemoteKeySet } from './remote-key-set';
 import type { RevocationCache } from './revocation-cache';
 import {
   createTokenVerifier,
@@ -27,6 +27,7 @@ const AUDIENCE = 'concord';
 const KID = 'key-1';
 const START_MS = 1_800_000_000_000;
 const TOLERANCE_S = 60;
+const MAX_LIFETIME_S = 3600;
 
 /** A clock the test moves by hand. */
 function fakeClock(startMs = START_MS): Clock & { advance(ms: number): void } {
@@ -100,14 +101,17 @@ describe('createTokenVerifier', () => {
   let signer: KeyPair;
   let clock: ReturnType<typeof fakeClock>;
   let keys: jest.MockedFunction<JWTVerifyGetKey>;
+  /** The key-set version the fake key set reports; undefined = stale. */
+  let keySetVersion: number | undefined;
 
   function verifier(overrides: Partial<TokenVerifierOptions> = {}): TokenVerifier {
     return createTokenVerifier({
-      keys,
+      keys: { getKey: keys, version: () => keySetVersion },
       issuer: ISSUER,
       audience: AUDIENCE,
       algorithms: ['EdDSA'],
       clockToleranceSeconds: TOLERANCE_S,
+      maxLifetimeSeconds: MAX_LIFETIME_S,
       clock,
       ...overrides,
     });
@@ -122,6 +126,7 @@ describe('createTokenVerifier', () => {
     const jwks = createLocalJWKSet({ keys: [signer.publicJwk] });
     // A spy around the key set shows whether any crypto was attempted.
     keys = jest.fn((header, token) => jwks(header, token));
+    keySetVersion = 1;
   });
 
   it('accepts a good token and returns its claims', async () => {
@@ -235,6 +240,34 @@ describe('createTokenVerifier', () => {
     await expectRefused(verifier().verify(token), /role/);
   });
 
+  it('refuses a correctly signed token whose exp is ten years after its iat', async () => {
+    const iat = Math.floor(START_MS / 1000);
+    const token = await sign(signer.privateKey, { ...goodClaims(), exp: iat + 10 * 365 * 86_400 });
+
+    await expectRefused(verifier().verify(token));
+  });
+
+  it('accepts a token whose exp - iat is exactly the maximum lifetime', async () => {
+    const iat = Math.floor(START_MS / 1000);
+    const token = await sign(signer.privateKey, { ...goodClaims(), exp: iat + 3600 });
+
+    await expect(verifier().verify(token)).resolves.toMatchObject({ exp: iat + 3600 });
+  });
+
+  it('refuses a token whose exp - iat is one second over the maximum lifetime', async () => {
+    const iat = Math.floor(START_MS / 1000);
+    const token = await sign(signer.privateKey, { ...goodClaims(), exp: iat + 3601 });
+
+    await expectRefused(verifier().verify(token), /longer than allowed/);
+  });
+
+  it('refuses a token issued in the future beyond the clock tolerance', async () => {
+    const iat = Math.floor(START_MS / 1000) + TOLERANCE_S + 1;
+    const token = await sign(signer.privateKey, { ...goodClaims(), iat, nbf: undefined, exp: iat + 900 });
+
+    await expectRefused(verifier().verify(token));
+  });
+
   it.each([
     ['no typ', { alg: 'EdDSA', kid: KID }],
     ['typ JWT', { alg: 'EdDSA', typ: 'JWT', kid: KID }],
@@ -291,6 +324,58 @@ describe('createTokenVerifier', () => {
     expect(keys).toHaveBeenCalledTimes(2);
   });
 
+  it('when the key set changes, verifies a cached token again instead of answering from the cache', async () => {
+    const token = await sign(signer.privateKey);
+    const subject = verifier();
+    await subject.verify(token);
+
+    keySetVersion = 2;
+
+    expect(subject.verifyCached(token)).toBeUndefined();
+    await subject.verify(token);
+    expect(keys).toHaveBeenCalledTimes(2);
+  });
+
+  it('when the key set changes, refuses a cached token whose key the new set no longer has', async () => {
+    const token = await sign(signer.privateKey);
+    const successor = await keyPair('key-2');
+    const subject = verifier();
+    await subject.verify(token);
+
+    const next = createLocalJWKSet({ keys: [successor.publicJwk] });
+    keys.mockImplementation((header, t) => next(header, t));
+    keySetVersion = 2;
+
+    await expectRefused(subject.verify(token));
+  });
+
+  it('while the key set is stale, nothing cached counts', async () => {
+    const token = await sign(signer.privateKey);
+    const subject = verifier();
+    await subject.verify(token);
+
+    keySetVersion = undefined;
+
+    expect(subject.verifyCached(token)).toBeUndefined();
+    await subject.verify(token);
+    expect(keys).toHaveBeenCalledTimes(2);
+  });
+
+  it('does not cache a token verified while the key set changed under it', async () => {
+    const token = await sign(signer.privateKey);
+    const jwks = createLocalJWKSet({ keys: [signer.publicJwk] });
+    keys.mockImplementation(async (header, t) => {
+      const key = await jwks(header, t);
+      keySetVersion = 2; // a reload lands between the key lookup and the end of the verification
+      return key;
+    });
+    const subject = verifier();
+
+    await subject.verify(token);
+
+    expect(subject.verifyCached(token)).toBeUndefined();
+  });
+
   it('does not cache when the cache size is 0', async () => {
     const token = await sign(signer.privateKey);
     const subject = verifier({ cacheSize: 0 });
@@ -315,9 +400,9 @@ describe('createTokenVerifier', () => {
       return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`);
     }
 
-    async function expectUnavailable(jwksUrl: URL, timeoutDuration?: number): Promise<void> {
+    async function expectUnavailable(jwksUrl: URL, timeoutMs?: number): Promise<void> {
       const token = await sign(signer.privateKey);
-      const remote = verifier({ keys: createRemoteJWKSet(jwksUrl, { timeoutDuration }) });
+      const remote = verifier({ keys: createRemoteKeySet(jwksUrl.href, { timeoutMs }) });
 
       const err = await remote.verify(token).catch((e: unknown) => e);
 

@@ -1,6 +1,7 @@
-import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { AppError } from '../errors/app-error';
 import type { Clock } from '../ops/clock';
+import type { VerificationKeys } from './verification-keys';
 
 /** Roles of DESIGN.md section 4. */
 export const ROLES = ['ceo', 'manager', 'member', 'observer'] as const;
@@ -21,13 +22,18 @@ export interface AccessClaims {
 
 /** Options of {@link createTokenVerifier}. */
 export interface TokenVerifierOptions {
-  /** Key resolver: `createRemoteJWKSet(JWKS_URL)` in verifiers, the local key set in auth-service. */
-  keys: JWTVerifyGetKey;
+  /** The key set: {@link createRemoteKeySet}(`JWKS_URL`) in verifiers, the local key ring in auth-service. */
+  keys: VerificationKeys;
   issuer: string;
   audience: string;
   /** Allow-list; anything else (none, HS256 with the public key, …) is refused before any crypto. */
   algorithms: string[];
   clockToleranceSeconds: number;
+  /**
+   * `JWT_MAX_ACCESS_TTL_SECONDS`: a token whose `exp - iat` exceeds it is refused however well it is
+   * signed, so a leaked signing key or a misconfigured issuer cannot mint long-lived tokens.
+   */
+  maxLifetimeSeconds: number;
   clock: Clock;
   /** Verified-token cache capacity (0 disables). */
   cacheSize?: number;
@@ -64,7 +70,7 @@ function isKeySetFailure(err: errors.JOSEError): boolean {
   );
 }
 
-function toClaims(payload: JWTPayload): AccessClaims {
+function toClaims(payload: JWTPayload, maxLifetimeSeconds: number): AccessClaims {
   const { sub, sid, jti, role, iat, exp, preferred_username: username } = payload as Record<string, unknown>;
   if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string') {
     throw unauthorized('The access token lacks required claims');
@@ -74,6 +80,7 @@ function toClaims(payload: JWTPayload): AccessClaims {
   if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
     throw unauthorized('The access token has an invalid role');
   }
+  if (exp - iat > maxLifetimeSeconds) throw unauthorized('The access token lives longer than allowed');
   const claims: AccessClaims = { sub, sid, jti, role: role as Role, iat, exp };
   if (typeof username === 'string') claims.username = username;
   return claims;
@@ -81,17 +88,34 @@ function toClaims(payload: JWTPayload): AccessClaims {
 
 /**
  * JWT access-token verification (DESIGN.md section 4): algorithm allow-list, `typ: at+jwt`, issuer,
- * audience, required `exp/jti/sid`, bounded clock skew, `kid` resolved only against the configured
- * key set, 8 KiB cap. A bounded cache of already verified tokens (keyed by the exact token text,
- * re-checked for expiry on every hit) removes the signature cost from repeat requests; revocation
- * is never cached — it is checked per request by the caller.
+ * audience, required `exp/jti/sid`, bounded clock skew, `exp - iat` at most `maxLifetimeSeconds` and
+ * `iat` not in the future, `kid` resolved only against the configured key set, 8 KiB cap.
+ *
+ * A bounded cache of already verified tokens removes the signature cost from repeat requests. It is
+ * keyed by the exact token text, whose protected header names the `kid`, re-checked for expiry on
+ * every hit, and holds only verifications made under the key-set version in force: when the set
+ * changes (a key retired or removed, a refetch that returns another set) the cache is flushed, and
+ * while a remote set is stale nothing cached counts. Revocation is never cached — the caller checks
+ * it per request.
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const capacity = options.cacheSize ?? 10_000;
   const cache = new Map<string, AccessClaims>();
   const toleranceMs = options.clockToleranceSeconds * 1000;
+  let cachedUnder: number | undefined;
+
+  /** The key-set version in force, after flushing the cache if it holds another version's entries. */
+  function currentVersion(): number | undefined {
+    const version = options.keys.version();
+    if (version !== undefined && version !== cachedUnder) {
+      cache.clear();
+      cachedUnder = version;
+    }
+    return version;
+  }
 
   function cached(token: string): AccessClaims | undefined {
+    if (currentVersion() === undefined) return undefined;
     const claims = cache.get(token);
     if (!claims) return undefined;
     if (claims.exp * 1000 + toleranceMs <= options.clock.now()) {
@@ -101,8 +125,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     return claims;
   }
 
-  function remember(token: string, claims: AccessClaims): void {
-    if (capacity <= 0) return;
+  /** Caches `claims` only if the key set did not change while the token was being verified. */
+  function remember(token: string, claims: AccessClaims, verifiedUnder: number | undefined): void {
+    if (capacity <= 0 || verifiedUnder === undefined || currentVersion() !== verifiedUnder) return;
     if (cache.size >= capacity) {
       const oldest = cache.keys().next();
       if (!oldest.done) cache.delete(oldest.value);
@@ -117,14 +142,20 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) throw unauthorized('The access token is too large');
       const hit = cached(token);
       if (hit) return hit;
+      // Taken before the key lookup: a token verified against a set that changed meanwhile (a reload
+      // retiring its key mid-verification) must not be cached under the new version.
+      const versionBefore = options.keys.version();
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, options.keys, {
+        ({ payload } = await jwtVerify(token, options.keys.getKey, {
           issuer: options.issuer,
           audience: options.audience,
           algorithms: options.algorithms,
           typ: 'at+jwt',
           clockTolerance: options.clockToleranceSeconds,
+          // Also refuses an `iat` in the future (beyond the tolerance): with `exp - iat` bounded, a
+          // far-future `iat` would otherwise carry a far-future `exp`.
+          maxTokenAge: options.maxLifetimeSeconds,
           currentDate: new Date(options.clock.now()),
           requiredClaims: ['exp', 'iat', 'jti', 'sid', 'sub'],
         }));
@@ -138,8 +169,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
           cause: err,
         });
       }
-      const claims = toClaims(payload);
-      remember(token, claims);
+      const claims = toClaims(payload, options.maxLifetimeSeconds);
+      remember(token, claims, versionBefore);
       return claims;
     },
   };

@@ -44,6 +44,8 @@ export function baseEnvSchema(defaults: ServiceDefaults) {
     JWT_AUDIENCE: z.preprocess((v) => (v === '' || v === undefined ? 'concord' : v), z.string().min(1)),
     JWKS_URL: optionalEnvUrl(['http:', 'https:']),
     JWT_CLOCK_TOLERANCE_SECONDS: envInt(60, 0, 60),
+    // Static on purpose: verifiers refuse a token whose exp - iat exceeds it, whatever issued it.
+    JWT_MAX_ACCESS_TTL_SECONDS: envInt(3_600, 60, 86_400),
     REVOCATION_LEASE_MS: envInt(10_000, 500, 300_000),
     REVOCATION_CLOCK_SKEW_MS: envInt(250, 0, 10_000),
     REPLICA_ID: z.preprocess(

@@ -47,6 +47,7 @@ describe('loadConfig with the base schema', () => {
       JWT_ISSUER: 'https://localhost:8443',
       JWT_AUDIENCE: 'concord',
       JWT_CLOCK_TOLERANCE_SECONDS: 60,
+      JWT_MAX_ACCESS_TTL_SECONDS: 3600,
       REVOCATION_LEASE_MS: 10_000,
       EXPOSE_REPLICA_HEADER: false,
       LOG_LEVEL: 'info',

@@ -80,7 +80,7 @@ describe('key ring', () => {
     const ring = await open();
     const token = await sign(ring);
 
-    const { payload, protectedHeader } = await jwtVerify(token, ring.resolver, { algorithms: ['EdDSA'] });
+    const { payload, protectedHeader } = await jwtVerify(token, ring.getKey, { algorithms: ['EdDSA'] });
 
     expect(payload.sub).toBe('u1');
     expect(protectedHeader.kid).toBe(ring.signingKey().kid);
@@ -98,7 +98,7 @@ describe('key ring', () => {
     rings.push(other);
     const token = await sign(other);
 
-    await expect(jwtVerify(token, ring.resolver, { algorithms: ['EdDSA'] })).rejects.toBeInstanceOf(
+    await expect(jwtVerify(token, ring.getKey, { algorithms: ['EdDSA'] })).rejects.toBeInstanceOf(
       errors.JWKSNoMatchingKey,
     );
   });
@@ -109,7 +109,7 @@ describe('key ring', () => {
       .setProtectedHeader({ alg: 'EdDSA' })
       .sign(ring.signingKey().key);
 
-    await expect(jwtVerify(token, ring.resolver, { algorithms: ['EdDSA'] })).rejects.toBeInstanceOf(
+    await expect(jwtVerify(token, ring.getKey, { algorithms: ['EdDSA'] })).rejects.toBeInstanceOf(
       errors.JWKSNoMatchingKey,
     );
   });
@@ -170,7 +170,7 @@ describe('key ring', () => {
     expect(error.msg).toMatch(/rejected; keeping the previous keys/);
     expect(error.err).toMatch(/no active key/);
     expect(ring.signingKey().kid).toBe(initial.keys[0]!.kid);
-    await expect(jwtVerify(tokenBefore, ring.resolver, { algorithms: ['EdDSA'] })).resolves.toBeDefined();
+    await expect(jwtVerify(tokenBefore, ring.getKey, { algorithms: ['EdDSA'] })).resolves.toBeDefined();
   });
 
   it('keeps the old ring when the file is made group-readable', async () => {

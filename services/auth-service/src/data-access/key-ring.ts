@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from '
 import { type Stats, unwatchFile, watchFile } from 'node:fs';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Logger } from '@concord/common';
+import { keySetFingerprint, type Logger, type VerificationKeys } from '@concord/common';
 import {
   calculateJwkThumbprint,
   createLocalJWKSet,
@@ -20,14 +20,19 @@ import {
   type SigningKeyRecord,
 } from '../domain/key-rotation';
 
-/** The signing keys of this replica, reloaded when `JWT_KEYS_FILE` changes. */
-export interface KeyRing {
+/**
+ * The signing keys of this replica, reloaded when `JWT_KEYS_FILE` changes. As
+ * {@link VerificationKeys}, it resolves a token's `kid` against the published keys only (anything
+ * else is a jose error), and its version moves whenever a reload changes the published set, which
+ * flushes the verifier's cache: a token whose key was retired is refused from that reload on.
+ */
+export interface KeyRing extends VerificationKeys {
   /** The key that signs new access tokens (the newest active key). */
   signingKey(): { kid: string; key: CryptoKey | KeyObject };
   /** `/.well-known/jwks.json`: the `next` and `active` keys, public members only. */
   publicJwks(): { keys: JWK[] };
-  /** Resolves a token's `kid` against the published keys only; anything else is a jose error. */
-  resolver: JWTVerifyGetKey;
+  /** Always defined: the file is polled, so the local set is never stale. */
+  version(): number;
   /** Stops watching the file. */
   close(): void;
 }
@@ -185,6 +190,7 @@ export async function writeKeyFile(
 interface RingState {
   signing: { kid: string; key: KeyObject };
   jwks: { keys: JWK[] };
+  fingerprint: string;
   resolve: JWTVerifyGetKey;
 }
 
@@ -195,6 +201,7 @@ async function buildState(file: string): Promise<RingState> {
   return {
     signing: { kid: signer.kid, key: privateKeys.get(signer.kid)! },
     jwks,
+    fingerprint: keySetFingerprint(jwks),
     resolve: createLocalJWKSet(jwks),
   };
 }
@@ -212,6 +219,7 @@ function describe(state: RingState): Record<string, unknown> {
 export async function loadKeyRing(file: string, options: KeyRingOptions): Promise<KeyRing> {
   const { logger } = options;
   let state = await buildState(file);
+  let version = 1;
   logger.info({ file, ...describe(state) }, 'signing keys loaded');
 
   // Reloads run one at a time; a change seen meanwhile triggers one more run afterwards.
@@ -227,7 +235,9 @@ export async function loadKeyRing(file: string, options: KeyRingOptions): Promis
       do {
         again = false;
         try {
-          state = await buildState(file);
+          const next = await buildState(file);
+          if (next.fingerprint !== state.fingerprint) version += 1;
+          state = next;
           logger.info({ file, ...describe(state) }, 'signing keys reloaded');
         } catch (err) {
           logger.error(
@@ -253,7 +263,8 @@ export async function loadKeyRing(file: string, options: KeyRingOptions): Promis
   return {
     signingKey: () => state.signing,
     publicJwks: () => ({ keys: state.jwks.keys.map((k) => ({ ...k })) }),
-    resolver: async (header, token) => {
+    version: () => version,
+    getKey: async (header, token) => {
       // Without a kid jose would pick any single published key; Concord tokens always name theirs.
       if (typeof header.kid !== 'string') throw new errors.JWKSNoMatchingKey('the token names no kid');
       return state.resolve(header, token);

@@ -39,13 +39,6 @@ export const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
 /** A `next` key must be published this long before it signs: one JWKS cache lifetime plus margin. */
 export const DEFAULT_MIN_NEXT_AGE_MS = JWKS_CACHE_MAX_AGE_MS + 60_000;
 
-/**
- * An older active key may be retired once the newest has signed for this long: the default
- * access-token lifetime (15 min) plus the verifiers' clock tolerance (60 s). Longer-lived tokens
- * need a larger value.
- */
-export const DEFAULT_MAX_TOKEN_AGE_MS = 15 * 60_000 + 60_000;
-
 /** An operation that would leave the key set unusable, or one asked for too early. */
 export class KeyRotationError extends Error {
   constructor(message: string) {
@@ -146,12 +139,14 @@ export function promote(
 /**
  * Retires every active key but the newest once the newest has been active for `maxTokenAgeMs`: by
  * then every token the older keys signed has expired. Refused when that time has not come; returns
- * the keys unchanged when there is nothing to retire.
+ * the keys unchanged when there is nothing to retire. No default: the safe age is the longest a
+ * verifier accepts a token (`JWT_MAX_ACCESS_TTL_SECONDS` plus the clock tolerance), which is
+ * configuration (the CLI reads it).
  */
 export function retire(
   keys: readonly SigningKeyRecord[],
   now: Date,
-  maxTokenAgeMs: number = DEFAULT_MAX_TOKEN_AGE_MS,
+  maxTokenAgeMs: number,
 ): SigningKeyRecord[] {
   const newest = signingKey(keys);
   const older = keys.filter((k) => k.status === 'active' && k !== newest);

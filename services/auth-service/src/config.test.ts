@@ -1,0 +1,45 @@
+import { ConfigError } from '@concord/common';
+import { readConfig } from './config';
+
+const REQUIRED = {
+  JWT_KEYS_FILE: '/var/lib/concord/keys/jwt-keys.json',
+  REFRESH_TOKEN_SECRET: 'r'.repeat(43),
+};
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    readConfig({ ...REQUIRED, ...env });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('auth-service config', () => {
+  it('when ACCESS_TOKEN_TTL_SECONDS exceeds JWT_MAX_ACCESS_TTL_SECONDS, refuses to start naming it', () => {
+    const found = problems({ ACCESS_TOKEN_TTL_SECONDS: '1801', JWT_MAX_ACCESS_TTL_SECONDS: '1800' });
+
+    expect(found).toEqual([expect.stringMatching(/^ACCESS_TOKEN_TTL_SECONDS: .*JWT_MAX_ACCESS_TTL_SECONDS/)]);
+  });
+
+  it('accepts an ACCESS_TOKEN_TTL_SECONDS equal to JWT_MAX_ACCESS_TTL_SECONDS', () => {
+    const config = readConfig({
+      ...REQUIRED,
+      ACCESS_TOKEN_TTL_SECONDS: '1800',
+      JWT_MAX_ACCESS_TTL_SECONDS: '1800',
+    });
+
+    expect(config.ACCESS_TOKEN_TTL_SECONDS).toBe(1800);
+  });
+
+  it('reports the token-lifetime bound together with an unrelated bad key', () => {
+    const found = problems({
+      ACCESS_TOKEN_TTL_SECONDS: '1801',
+      JWT_MAX_ACCESS_TTL_SECONDS: '1800',
+      LOG_LEVEL: 'loud',
+    });
+
+    expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['ACCESS_TOKEN_TTL_SECONDS', 'LOG_LEVEL']);
+  });
+});

@@ -22,7 +22,8 @@ const { ensureTlsMaterial } = require('./tls');
  * @typedef {object} ServiceEntry
  * @property {string} service workspace name under services/, e.g. `auth-service`
  * @property {'auth' | 'settings' | 'realtime'} upstream gateway upstream it serves
- * @property {Array<{ http: number, metrics: number }>} ports one entry per replica
+ * @property {Array<{ http: number, metrics: number, internal?: number }>} ports one entry per
+ *   replica; `internal` is auth-service's INTERNAL_PORT (JWKS and health for the other services)
  * @property {(ctx: StackContext) => Record<string, string>} [env] service-specific variables (secrets
  *   go only to the service that needs them)
  */
@@ -38,8 +39,8 @@ const SERVICES = [
     service: 'auth-service',
     upstream: 'auth',
     ports: [
-      { http: 4101, metrics: 9101 },
-      { http: 4102, metrics: 9102 },
+      { http: 4101, metrics: 9101, internal: 4111 },
+      { http: 4102, metrics: 9102, internal: 4112 },
     ],
     env: (ctx) => ({ JWT_KEYS_FILE: ctx.jwtKeysFile, REFRESH_TOKEN_SECRET: ctx.refreshTokenSecret }),
   },
@@ -137,16 +138,8 @@ async function runStack(options = {}) {
   process.on('exit', onExit);
 
   try {
-    const replicas = services.flatMap((s) =>
-      s.ports.map((p, i) => ({
-        entry: s,
-        name: `${s.service}-${i + 1}`,
-        port: p.http,
-        metricsPort: p.metrics,
-      })),
-    );
-    const authReplica = replicas.find((r) => r.entry.upstream === 'auth');
-    if (!authReplica) throw new StackError('the stack needs an auth-service replica (JWKS_URL points at it)');
+    const replicas = stackReplicas(services);
+    const jwksUrl = jwksUrlOf(replicas);
 
     await assertBuilt(root, services);
     if (!(await canBind(PROXY_ADDRESS))) {
@@ -161,6 +154,9 @@ async function runStack(options = {}) {
       ...replicas.flatMap((r) => [
         { host: '127.0.0.1', port: r.port, what: `${r.name} http` },
         { host: '127.0.0.1', port: r.metricsPort, what: `${r.name} metrics` },
+        ...(r.internalPort === undefined
+          ? []
+          : [{ host: '127.0.0.1', port: r.internalPort, what: `${r.name} internal` }]),
       ]),
       ...gatewayHosts.flatMap((host) => [
         { host, port: httpsPort, what: 'gateway https' },
@@ -204,20 +200,15 @@ async function runStack(options = {}) {
     for (const r of replicas) {
       const childEnv = {
         ...env,
-        HOST: '127.0.0.1',
-        PORT: String(r.port),
-        METRICS_PORT: String(r.metricsPort),
-        REPLICA_ID: r.name,
-        DATABASE_URL: databaseUrl,
-        REDIS_URL: redisUrl,
-        REDIS_PREFIX: env.REDIS_PREFIX || 'concord:',
-        TRUSTED_PROXIES: `${PROXY_ADDRESS}/32`,
-        JWT_ISSUER: publicUrl,
-        JWT_AUDIENCE: 'concord',
-        JWKS_URL: `http://127.0.0.1:${authReplica.port}/.well-known/jwks.json`,
-        EXPOSE_REPLICA_HEADER: 'true',
-        LOG_LEVEL: env.LOG_LEVEL || 'info',
-        ...r.entry.env?.(ctx),
+        ...replicaEnv(r, {
+          ctx,
+          databaseUrl,
+          redisUrl,
+          redisPrefix: env.REDIS_PREFIX || 'concord:',
+          publicUrl,
+          jwksUrl,
+          logLevel: env.LOG_LEVEL || 'info',
+        }),
       };
       const child = startChild(
         r.name,
@@ -284,6 +275,73 @@ async function runStack(options = {}) {
 
 /** A failure the user can fix from the message alone (no stack trace needed). */
 class StackError extends Error {}
+
+/**
+ * @typedef {object} StackReplica
+ * @property {ServiceEntry} entry
+ * @property {string} name e.g. `auth-service-1`
+ * @property {number} port
+ * @property {number} metricsPort
+ * @property {number} [internalPort]
+ */
+
+/**
+ * One row per replica of every entry; auth replicas must have an internal port.
+ * @param {ServiceEntry[]} services
+ * @returns {StackReplica[]}
+ */
+function stackReplicas(services) {
+  return services.flatMap((s) =>
+    s.ports.map((p, i) => {
+      const name = `${s.service}-${i + 1}`;
+      if (s.upstream === 'auth' && p.internal === undefined) {
+        throw new StackError(`${name} needs an internal port: the other services fetch the JWKS there`);
+      }
+      return { entry: s, name, port: p.http, metricsPort: p.metrics, internalPort: p.internal };
+    }),
+  );
+}
+
+/**
+ * The verifiers' JWKS_URL: the first auth replica's internal listener, which serves only the JWKS and
+ * health and never reads X-Forwarded-* (DESIGN.md section 4) — never an API port.
+ * @param {StackReplica[]} replicas
+ * @returns {string}
+ */
+function jwksUrlOf(replicas) {
+  const auth = replicas.find((r) => r.entry.upstream === 'auth');
+  if (!auth?.internalPort)
+    throw new StackError('the stack needs an auth-service replica (JWKS_URL points at it)');
+  return `http://127.0.0.1:${auth.internalPort}/.well-known/jwks.json`;
+}
+
+/**
+ * The variables the stack sets for one replica, on top of the runner's own environment.
+ * @param {StackReplica} r
+ * @param {{ ctx: StackContext, databaseUrl: string, redisUrl: string, redisPrefix: string,
+ *   publicUrl: string, jwksUrl: string, logLevel: string }} shared
+ * @returns {Record<string, string>}
+ */
+function replicaEnv(r, shared) {
+  return {
+    HOST: '127.0.0.1',
+    PORT: String(r.port),
+    METRICS_PORT: String(r.metricsPort),
+    ...(r.internalPort === undefined ? {} : { INTERNAL_PORT: String(r.internalPort) }),
+    REPLICA_ID: r.name,
+    DATABASE_URL: shared.databaseUrl,
+    REDIS_URL: shared.redisUrl,
+    REDIS_PREFIX: shared.redisPrefix,
+    TRUSTED_PROXIES: `${PROXY_ADDRESS}/32`,
+    JWT_ISSUER: shared.publicUrl,
+    JWT_AUDIENCE: 'concord',
+    // Every service gets it (auth itself verifies with its key file and ignores it).
+    JWKS_URL: shared.jwksUrl,
+    EXPOSE_REPLICA_HEADER: 'true',
+    LOG_LEVEL: shared.logLevel,
+    ...r.entry.env?.(shared.ctx),
+  };
+}
 
 /**
  * @param {string} root
@@ -387,7 +445,7 @@ async function waitForReadiness(replicas, aborted) {
 
 /**
  * @param {{ publicUrl: string, httpPort: number, caCert: string, nginxRunDir: string,
- *   replicas: Array<{ name: string, port: number, metricsPort: number }>, ipv6: boolean }} info
+ *   replicas: StackReplica[], ipv6: boolean }} info
  */
 function printBanner(info) {
   const rel = (/** @type {string} */ p) => {
@@ -400,7 +458,9 @@ function printBanner(info) {
     `  listening on 127.0.0.1${info.ipv6 ? ' and [::1]' : ''}; TLS by the local CA ${rel(info.caCert)}`,
     `  try:  curl --cacert ${rel(info.caCert)} ${info.publicUrl}/.well-known/jwks.json`,
     ...info.replicas.map(
-      (r) => `  ${r.name.padEnd(18)} http://127.0.0.1:${r.port}  metrics :${r.metricsPort}`,
+      (r) =>
+        `  ${r.name.padEnd(18)} http://127.0.0.1:${r.port}  metrics :${r.metricsPort}` +
+        (r.internalPort === undefined ? '' : `  internal (JWKS) :${r.internalPort}`),
     ),
     `  gateway logs: ${rel(info.nginxRunDir)}/access.log, error.log`,
     '',
@@ -435,7 +495,7 @@ function log(msg) {
   process.stdout.write(`[stack] ${msg}\n`);
 }
 
-module.exports = { runStack, SERVICES };
+module.exports = { runStack, SERVICES, stackReplicas, jwksUrlOf, replicaEnv };
 
 if (require.main === module) {
   runStack().then(

@@ -137,6 +137,7 @@ describe('docker-compose.yml', () => {
       expect(config).toMatchObject({
         HOST: '0.0.0.0',
         PORT: 4101,
+        INTERNAL_PORT: 4111,
         METRICS_PORT: 9101,
         EXPOSE_REPLICA_HEADER: true,
         JWT_ISSUER: 'https://localhost:8443',
@@ -149,12 +150,27 @@ describe('docker-compose.yml', () => {
         'TRUSTED_PROXIES',
         'JWT_KEYS_FILE',
         'JWKS_URL',
+        'INTERNAL_PORT',
         'REFRESH_TOKEN_SECRET',
       ]) {
         expect(Object.keys(env)).toContain(k);
       }
     },
   );
+
+  it('JWKS_URL points at the auth replicas’ internal listener, never at their API port', () => {
+    for (const [name, s] of authReplicas) {
+      const env = s.environment ?? {};
+      const config = readConfig(env) as { PORT: number; INTERNAL_PORT?: number };
+      const jwks = new URL(env.JWKS_URL ?? '');
+      const aliases = (s.networks as Record<string, { aliases?: string[] }>).backend?.aliases ?? [];
+
+      expect([name, aliases]).toEqual([name, expect.arrayContaining([jwks.hostname])]);
+      expect([name, Number(jwks.port)]).toEqual([name, config.INTERNAL_PORT]);
+      expect([name, Number(jwks.port)]).not.toEqual([name, config.PORT]);
+      expect(jwks.pathname).toBe('/.well-known/jwks.json');
+    }
+  });
 
   it('every TRUSTED_PROXIES is exactly the gateway’s fixed address, never a /0', () => {
     const address = gatewayAddress();

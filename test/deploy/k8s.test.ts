@@ -325,6 +325,34 @@ describe('kustomize: auth-service', () => {
     },
   );
 
+  it.each(BUILD_NAMES)(
+    '%s: JWKS_URL is auth-service’s internal listener, through the Service’s `internal` port',
+    (name) => {
+      const manifests = built[name] ?? [];
+      const jwks = new URL(
+        (find(manifests, 'ConfigMap', 'concord-config').data as Record<string, string>).JWKS_URL ?? '',
+      );
+      const svc = find(manifests, 'Service', 'auth-service').spec as {
+        ports: Array<{ name: string; port: number; targetPort: string }>;
+      };
+      const c = podSpec(find(manifests, 'Deployment', 'auth-service'))?.containers?.find(
+        (x) => x.name === 'auth-service',
+      );
+      if (!c) throw new Error('no auth-service container');
+      const config = readConfig(containerEnv(manifests, c, { name: 'auth-service-0' }));
+      const internal = svc.ports.find((p) => p.name === 'internal');
+      const containerPort = (c.ports as Array<{ name: string; containerPort: number }>).find(
+        (p) => p.name === internal?.targetPort,
+      )?.containerPort;
+
+      expect(jwks.hostname).toBe('auth-service');
+      expect(jwks.pathname).toBe('/.well-known/jwks.json');
+      expect(Number(jwks.port)).toBe(internal?.port);
+      expect(containerPort).toBe(config.INTERNAL_PORT);
+      expect(config.INTERNAL_PORT).not.toBe(config.PORT);
+    },
+  );
+
   it('the production overlay turns the replica header off and runs more replicas than base', () => {
     const prod = built.production ?? [];
     const local = built.local ?? [];
@@ -436,24 +464,43 @@ describe('kustomize: NetworkPolicies', () => {
     ]);
   });
 
-  it('auth-service accepts its API from the gateway and Concord services, metrics from Prometheus only', () => {
+  it('auth-service accepts its API from the gateway only, its JWKS port from Concord services, metrics from Prometheus only', () => {
     const ingress = rules(auth, 'ingress');
-    const http = ingress.filter((r) => r.ports?.some((p) => p.port === 'http'));
-    const fromLabels = http.flatMap((r) => (r.from ?? []).map((f) => f.podSelector?.matchLabels));
-    expect(fromLabels).toEqual(
-      expect.arrayContaining([
-        { 'app.kubernetes.io/component': 'gateway' },
-        { 'app.kubernetes.io/component': 'service' },
-      ]),
-    );
+    const fromLabels = (port: string) =>
+      ingress
+        .filter((r) => r.ports?.some((p) => p.port === port))
+        .flatMap((r) => (r.from ?? []).map((f) => f.podSelector?.matchLabels));
+    expect(fromLabels('http')).toEqual([{ 'app.kubernetes.io/component': 'gateway' }]);
+    expect(fromLabels('internal')).toEqual([{ 'app.kubernetes.io/component': 'service' }]);
     for (const r of ingress) expect(r.from?.length ?? 0).toBeGreaterThan(0);
     const metrics = ingress.filter((r) => r.ports?.some((p) => p.port === 'metrics'));
     expect(metrics).toHaveLength(1);
     expect(metrics[0]?.from?.[0]?.namespaceSelector).toBeDefined();
   });
 
+  /** Ports of `rs` whose `from` admits a pod of this namespace with `labels`. */
+  const portsAdmitting = (rs: Rule[], labels: Record<string, string>) =>
+    ports(
+      rs.filter((r) =>
+        (r.from ?? []).some(
+          (peer) =>
+            peer.namespaceSelector === undefined &&
+            Object.entries(peer.podSelector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v),
+        ),
+      ),
+    );
+  const sibling = { 'app.kubernetes.io/name': 'settings-service', 'app.kubernetes.io/component': 'service' };
+
+  it('a sibling service’s pods may reach auth-service only on its internal (JWKS) port', () => {
+    expect(portsAdmitting(rules(auth, 'ingress'), sibling)).toEqual(['internal']);
+  });
+
+  it('the gateway reaches auth-service on its API port only', () => {
+    expect(portsAdmitting(rules(auth, 'ingress'), gateway)).toEqual(['http']);
+  });
+
   it('services may reach Postgres, Redis, auth’s JWKS and DNS, nothing else', () => {
-    expect(ports(rules(auth, 'egress')).map(String).sort()).toEqual(['53', '53', '5432', '6379', 'http']);
+    expect(ports(rules(auth, 'egress')).map(String).sort()).toEqual(['53', '53', '5432', '6379', 'internal']);
   });
 
   it('the migration Job may reach Postgres and DNS only', () => {

@@ -22,6 +22,8 @@ export interface Replica {
   id: string;
   port: number;
   url: string;
+  /** The internal listener (JWKS and health for sibling services). */
+  internalUrl: string;
   process: ManagedProcess;
   pause(): void;
   resume(): void;
@@ -81,17 +83,20 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
   try {
     for (let i = 1; i <= (options.authReplicas ?? 2); i++) {
       const port = await freePort();
+      const internalPort = await freePort();
       const id = `auth-service-${i}`;
       const proc = spawnManaged(id, process.execPath, [AUTH_MAIN], {
         ...env,
         PORT: String(port),
         METRICS_PORT: String(await freePort()),
+        INTERNAL_PORT: String(internalPort),
         REPLICA_ID: id,
       });
       const replica: Replica = {
         id,
         port,
         url: `http://127.0.0.1:${port}`,
+        internalUrl: `http://127.0.0.1:${internalPort}`,
         process: proc,
         pause: () => proc.child.kill('SIGSTOP'),
         resume: () => proc.child.kill('SIGCONT'),

@@ -16,6 +16,7 @@ import type { AuthService } from './domain/auth.service';
 import type { SessionService } from './domain/session.service';
 import type { UserService } from './domain/user.service';
 import { authRoutes } from './http/auth.routes';
+import { jwksHandler } from './http/jwks.routes';
 import { userRoutes } from './http/user.routes';
 
 /** Everything the HTTP app needs, built by main.ts (or by tests). */
@@ -49,12 +50,7 @@ export function createApp(deps: AppDeps): Express {
   const json = jsonBody(`${deps.bodyLimitBytes}b`);
   const jsonOrForm = jsonBody(`${deps.bodyLimitBytes}b`, { allowForm: true });
 
-  app.get('/.well-known/jwks.json', (_req, res) => {
-    // Verifiers cache the key set for 10 minutes; a `next` key is published at least that long
-    // before it signs anything (docs/decisions/004-signing-keys.md).
-    res.setHeader('Cache-Control', 'public, max-age=600');
-    res.json(deps.jwks());
-  });
+  app.get('/.well-known/jwks.json', jwksHandler(deps.jwks));
   app.use(
     '/api/v1/auth',
     authRoutes({

@@ -42,4 +42,20 @@ describe('auth-service config', () => {
 
     expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['ACCESS_TOKEN_TTL_SECONDS', 'LOG_LEVEL']);
   });
+
+  it('listens for sibling services on 4111 by default', () => {
+    expect(readConfig(REQUIRED).INTERNAL_PORT).toBe(4111);
+  });
+
+  it('when INTERNAL_PORT equals PORT, refuses to start naming it', () => {
+    const found = problems({ PORT: '4111', INTERNAL_PORT: '4111' });
+
+    expect(found).toEqual([expect.stringMatching(/^INTERNAL_PORT: must differ from PORT/)]);
+  });
+
+  it('lets tests put every listener on port 0', () => {
+    const config = readConfig({ ...REQUIRED, PORT: '0', METRICS_PORT: '0', INTERNAL_PORT: '0' });
+
+    expect([config.PORT, config.METRICS_PORT, config.INTERNAL_PORT]).toEqual([0, 0, 0]);
+  });
 });

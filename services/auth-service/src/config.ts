@@ -1,4 +1,4 @@
-import { baseEnvSchema, envInt, loadConfig, withTlsPairing } from '@concord/common';
+import { baseEnvSchema, envInt, envPort, loadConfig, withTlsPairing } from '@concord/common';
 import { z } from 'zod';
 
 const DAY = 86_400;
@@ -6,6 +6,8 @@ const DAY = 86_400;
 const checkedSchema = withTlsPairing(
   baseEnvSchema({ service: 'auth-service', port: 4101, metricsPort: 9101 }).extend({
     JWT_KEYS_FILE: z.string().min(1, 'required: the private JWK set shared by every auth replica'),
+    // The JWKS-and-health listener for sibling services (DESIGN.md section 4).
+    INTERNAL_PORT: envPort(4111),
     REFRESH_TOKEN_SECRET: z
       .string()
       .min(
@@ -48,7 +50,7 @@ const checkedSchema = withTlsPairing(
   }
 });
 
-/** Cross-key bounds on token lifetime; the values may be unparsed when other keys failed. */
+/** Cross-key bounds on token lifetime and ports; the values may be unparsed when other keys failed. */
 function checkLimits(env: Partial<Record<string, unknown>>, ctx: z.RefinementCtx): void {
   const { ACCESS_TOKEN_TTL_SECONDS: ttl, JWT_MAX_ACCESS_TTL_SECONDS: max } = env;
   if (typeof ttl === 'number' && typeof max === 'number' && ttl > max) {
@@ -56,6 +58,14 @@ function checkLimits(env: Partial<Record<string, unknown>>, ctx: z.RefinementCtx
       code: 'custom',
       path: ['ACCESS_TOKEN_TTL_SECONDS'],
       message: 'must not exceed JWT_MAX_ACCESS_TTL_SECONDS: verifiers would refuse every token',
+    });
+  }
+  const internal = env.INTERNAL_PORT;
+  if (typeof internal === 'number' && internal !== 0 && [env.PORT, env.METRICS_PORT].includes(internal)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['INTERNAL_PORT'],
+      message: 'must differ from PORT and METRICS_PORT',
     });
   }
 }

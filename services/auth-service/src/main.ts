@@ -23,6 +23,7 @@ import {
 import { createPrismaClient } from '@concord/db';
 import { readConfig, type Config } from './config';
 import { createApp } from './app';
+import { createInternalApp } from './internal-app';
 import { createAccessTokenIssuer } from './data-access/access-token-issuer';
 import { loadKeyRing } from './data-access/key-ring';
 import { createFixedWindowLimiter, createLoginThrottle } from './data-access/login-throttle.store';
@@ -40,6 +41,8 @@ import { createUserService } from './domain/user.service';
 export interface RunningAuthService {
   port: number;
   metricsPort: number;
+  /** The internal listener: JWKS and health for sibling services ({@link createInternalApp}). */
+  internalPort: number;
   logger: Logger;
   /** SIGTERM behaviour: readiness false, stop accepting, drain, close clients. */
   shutdown(): Promise<void>;
@@ -170,6 +173,10 @@ export async function startAuthService(
   const metrics = createMetrics('auth-service', config.REPLICA_ID);
   metrics.gauge('concord_revoked_sessions', 'Revoked sessions held in memory', () => cache.size());
   let draining = false;
+  const readiness = [
+    () => (draining ? 'draining' : undefined),
+    () => (cache.isLoaded() ? undefined : 'revocation snapshot not loaded'),
+  ];
   const app = createApp({
     auth,
     sessions,
@@ -179,10 +186,7 @@ export async function startAuthService(
     resolveClientIp: createClientIpResolver(config.TRUSTED_PROXIES),
     logger,
     metrics,
-    readiness: [
-      () => (draining ? 'draining' : undefined),
-      () => (cache.isLoaded() ? undefined : 'revocation snapshot not loaded'),
-    ],
+    readiness,
     replicaId: config.REPLICA_ID,
     exposeReplicaHeader: config.EXPOSE_REPLICA_HEADER,
     idleTimeoutSeconds: config.SESSION_IDLE_TIMEOUT_SECONDS,
@@ -194,8 +198,19 @@ export async function startAuthService(
       ? { cert: config.TLS_CERT_FILE, key: config.TLS_KEY_FILE, ca: config.TLS_CA_FILE }
       : undefined;
   const server = createServer(app, tls);
+  const internalApp = createInternalApp({
+    jwks: () => ring.publicJwks(),
+    logger,
+    readiness,
+    replicaId: config.REPLICA_ID,
+    exposeReplicaHeader: config.EXPOSE_REPLICA_HEADER,
+  });
+  // Same server certificate, but no client certificate required (TLS_CA_FILE is for the gateway's
+  // mTLS): siblings fetch public keys here, TLS only has to keep them from being tampered with.
+  const internalServer = createServer(internalApp, tls && { cert: tls.cert, key: tls.key });
   const metricsServer = createMetricsServer(metrics.registry);
   const port = await listen(server, config.PORT, config.HOST);
+  const internalPort = await listen(internalServer, config.INTERNAL_PORT, config.HOST);
   const metricsPort = await listen(metricsServer, config.METRICS_PORT, config.HOST);
 
   const cleanup = setInterval(() => {
@@ -207,16 +222,19 @@ export async function startAuthService(
       .catch((err: unknown) => logger.warn({ err }, 'session cleanup failed'));
   }, config.SESSION_CLEANUP_INTERVAL_SECONDS * 1000);
   cleanup.unref();
-  logger.info({ port, metricsPort }, 'auth-service listening');
+  logger.info({ port, internalPort, metricsPort }, 'auth-service listening');
 
   return {
     port,
     metricsPort,
+    internalPort,
     logger,
     async shutdown() {
       draining = true;
       clearInterval(cleanup);
       await closeGracefully(server, config.SHUTDOWN_GRACE_MS);
+      // After the API: siblings may still need the keys to verify tokens issued until now.
+      await closeGracefully(internalServer, 1_000);
       await closeGracefully(metricsServer, 1_000);
       cache.stop();
       publisher.stop();

@@ -142,6 +142,7 @@ export async function startAuthHarness(
     {
       PORT: '0',
       METRICS_PORT: '0',
+      INTERNAL_PORT: '0',
       ...options.env,
     },
   );

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import { createRemoteKeySet } from './remote-key-set';
+import { createRemoteKeySet, type RemoteKeySetOptions } from './remote-key-set';
 import { createTokenVerifier } from './token-verifier';
 
 async function newKey() {
@@ -42,21 +42,24 @@ describe('remote key set (JWKS_URL)', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  it('follows a rotation: a token with a newly published kid verifies after a refetch, bounded by the cooldown', async () => {
-    const oldKey = await newKey();
-    const newerKey = await newKey();
-    published = [oldKey.publicJwk];
-    const clock = { now: () => Date.now(), monotonic: () => performance.now() };
-    const verifier = createTokenVerifier({
-      keys: createRemoteKeySet(url, { cooldownMs: 200 }),
+  function verifierOf(keys: RemoteKeySetOptions, cacheSize?: number) {
+    return createTokenVerifier({
+      keys: createRemoteKeySet(url, keys),
       issuer: 'iss',
       audience: 'aud',
       algorithms: ['EdDSA'],
       clockToleranceSeconds: 0,
       maxLifetimeSeconds: 3600,
-      clock,
-      cacheSize: 0,
+      clock: { now: () => Date.now(), monotonic: () => performance.now() },
+      cacheSize,
     });
+  }
+
+  it('follows a rotation: a token with a newly published kid verifies after a refetch, bounded by the cooldown', async () => {
+    const oldKey = await newKey();
+    const newerKey = await newKey();
+    published = [oldKey.publicJwk];
+    const verifier = verifierOf({ cooldownMs: 200 }, 0);
 
     await expect(verifier.verify(await token(oldKey))).resolves.toMatchObject({ sub: 'u1' });
     await expect(verifier.verify(await token(newerKey))).rejects.toMatchObject({ code: 1000 });
@@ -75,18 +78,11 @@ describe('remote key set (JWKS_URL)', () => {
     const retiring = await newKey();
     const successor = await newKey();
     published = [retiring.publicJwk, successor.publicJwk];
-    const clock = { now: () => Date.now(), monotonic: () => performance.now() };
-    const verifier = createTokenVerifier({
-      keys: createRemoteKeySet(url, { cacheMaxAgeMs: 200, cooldownMs: 200 }),
-      issuer: 'iss',
-      audience: 'aud',
-      algorithms: ['EdDSA'],
-      clockToleranceSeconds: 0,
-      maxLifetimeSeconds: 3600,
-      clock,
-    });
+    const verifier = verifierOf({ cacheMaxAgeMs: 200, cooldownMs: 200 });
     const tokenOfRetiringKey = await token(retiring);
     await expect(verifier.verify(tokenOfRetiringKey)).resolves.toMatchObject({ sub: 'u1' });
+    await verifier.verify(tokenOfRetiringKey);
+    expect(verifier.verifyCached(tokenOfRetiringKey)).toMatchObject({ sub: 'u1' });
 
     published = [successor.publicJwk];
     await new Promise((r) => setTimeout(r, 300));
@@ -95,5 +91,24 @@ describe('remote key set (JWKS_URL)', () => {
     await expect(verifier.verify(tokenOfRetiringKey)).rejects.toMatchObject({ code: 1000 });
     expect(verifier.verifyCached(tokenOfRetiringKey)).toBeUndefined();
     expect(fetches).toBeGreaterThan(fetchesBefore);
+  });
+
+  it('when a refetch returns the same key set, keeps the tokens it verified before', async () => {
+    const key = await newKey();
+    published = [key.publicJwk];
+    const verifier = verifierOf({ cacheMaxAgeMs: 200, cooldownMs: 200 });
+    const known = await token(key);
+    // The first verification fetched the set, which a verification must not be cached across.
+    await verifier.verify(known);
+    await verifier.verify(known);
+    expect(verifier.verifyCached(known)).toMatchObject({ sub: 'u1' });
+    await new Promise((r) => setTimeout(r, 300));
+    const fetchesBefore = fetches;
+
+    // Another token triggers the refetch of the stale set; the set comes back unchanged.
+    await verifier.verify(await token(key));
+
+    expect(fetches).toBe(fetchesBefore + 1);
+    expect(verifier.verifyCached(known)).toMatchObject({ sub: 'u1' });
   });
 });

@@ -250,6 +250,25 @@ describe('budgets, answers and delays', () => {
     expect(otherSlash64.status).toBe(401);
   });
 
+  it('when the current password is guessed through the password change, the same budget answers 429, even to the right one', async () => {
+    const user = await t.newUser('pwguess');
+    const c = t.h.client(0, '127.0.0.46');
+    await c.login(user, PASSWORD);
+    const change = (current: string) =>
+      c.request('POST', '/api/v1/auth/password', {
+        token: c.accessToken,
+        body: { current_password: current, new_password: 'a new long passphrase' },
+      });
+
+    const guesses = [];
+    for (let i = 0; i < 3; i++) guesses.push((await change(WRONG)).status);
+    const right = await change(PASSWORD);
+
+    expect(guesses).toEqual([401, 401, 401]);
+    expect(right.status).toBe(429);
+    expect(retryAfter(right)).toBeGreaterThan(0);
+  });
+
   it('rate limits /refresh per client address', async () => {
     const statuses = [];
     for (let i = 0; i < 4; i++) {

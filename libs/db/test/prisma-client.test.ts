@@ -26,6 +26,7 @@ describe('createPrismaClient', () => {
           ipAddress: '203.0.113.7',
           expiresAt: new Date(Date.now() + 3_600_000),
           accessExpiresAt: new Date(Date.now() + 900_000),
+          securityStamp: user.securityStamp,
         },
       });
 

@@ -109,8 +109,8 @@ describe('schema.prisma and prisma/migrations', () => {
     );
     await expect(
       client.query(
-        `INSERT INTO sessions (user_id, expires_at, access_expires_at, last_active_at)
-         VALUES ($1, now() + interval '1 hour', now(), now() + interval '2 hours')`,
+        `INSERT INTO sessions (user_id, expires_at, access_expires_at, last_active_at, security_stamp)
+         VALUES ($1, now() + interval '1 hour', now(), now() + interval '2 hours', gen_random_uuid())`,
         [user.rows[0]!.id],
       ),
     ).rejects.toMatchObject({ code: '23514', constraint: 'sessions_activity_order' });

@@ -42,6 +42,7 @@ describe('createTestDatabase', () => {
       );
       expect(tables.rows.map((row) => row.tablename)).toEqual([
         '_prisma_migrations',
+        'known_login_addresses',
         'refresh_tokens',
         'sessions',
         'users',

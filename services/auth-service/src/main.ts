@@ -26,13 +26,16 @@ import { createApp } from './app';
 import { createInternalApp } from './internal-app';
 import { createAccessTokenIssuer } from './data-access/access-token-issuer';
 import { loadKeyRing } from './data-access/key-ring';
-import { createFixedWindowLimiter, createLoginThrottle } from './data-access/login-throttle.store';
+import { createCredentialRepository } from './data-access/credential.repository';
+import { createLoginThrottle } from './data-access/login-throttle.store';
+import { createRefreshLimiter } from './data-access/refresh-limiter';
 import { createRedisRevocationPublisher } from './data-access/revocation-publisher';
 import { createSessionRepository } from './data-access/session.repository';
 import { createUserAdminRepository } from './data-access/user-admin.repository';
 import { createUserRepository } from './data-access/user.repository';
 import { createArgon2Hasher } from './domain/argon2-password-hasher';
 import { createAuthService } from './domain/auth.service';
+import { KNOWN_ADDRESS_DAYS } from './domain/credential-check';
 import { createSessionRevoker } from './domain/session-revoker';
 import { createSessionService } from './domain/session.service';
 import { createUserService } from './domain/user.service';
@@ -74,6 +77,8 @@ export async function startAuthService(
   // Prisma Client shares the pool: admin CRUD through the model of record's client, hot paths on pg.
   const prisma = createPrismaClient(pool);
   const userRepo = { ...createUserRepository(pool), ...createUserAdminRepository(prisma) };
+  const credentials = createCredentialRepository(pool);
+  const metrics = createMetrics('auth-service', config.REPLICA_ID);
 
   const publisher = createRedisRevocationPublisher({
     clients: redis,
@@ -124,9 +129,15 @@ export async function startAuthService(
   });
   const revoker = createSessionRevoker({ sessions: sessionRepo, publisher, clock });
   const minPasswordLength = () => config.MIN_PASSWORD_LENGTH;
+  const throttleRejections = metrics.counter(
+    'concord_login_throttle_rejections_total',
+    'Login and password-change attempts refused before the password was verified, by budget',
+    ['budget'],
+  );
   const auth = createAuthService({
     users: userRepo,
     sessions: sessionRepo,
+    credentials,
     hasher,
     issuer: createAccessTokenIssuer({
       ring,
@@ -135,34 +146,48 @@ export async function startAuthService(
       maxTtlSeconds: config.JWT_MAX_ACCESS_TTL_SECONDS,
     }),
     revoker,
-    throttle: createLoginThrottle(
-      redis.commands,
-      config.REDIS_PREFIX,
-      {
+    throttle: createLoginThrottle({
+      redis: redis.commands,
+      prefix: config.REDIS_PREFIX,
+      policy: {
+        perAccountAddress: config.LOGIN_FAILURES_PER_ACCOUNT_ADDRESS,
+        perAddress: config.LOGIN_FAILURES_PER_ADDRESS,
+        perAccount: config.LOGIN_FAILURES_PER_ACCOUNT,
         windowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
-        freeFailuresPerUsername: config.LOGIN_FREE_FAILURES_PER_USERNAME,
-        freeFailuresPerIp: config.LOGIN_FREE_FAILURES_PER_IP,
         baseDelayMs: config.LOGIN_BASE_DELAY_MS,
         maxDelayMs: config.LOGIN_MAX_DELAY_MS,
       },
-      () => clock.now(),
-    ),
-    refreshLimiter: createFixedWindowLimiter(
-      redis.commands,
-      `${config.REDIS_PREFIX}refresh:`,
-      config.REFRESH_RATE_LIMIT_PER_MINUTE,
-      60,
-    ),
+      clock,
+      onRejected: (r) => {
+        throttleRejections.inc({ budget: r.budget });
+        // A security event (DESIGN.md section 8); never the password.
+        logger.warn(
+          {
+            event: 'login_throttled',
+            budget: r.budget,
+            username: r.username,
+            address: r.address,
+            retry_after_ms: r.retryAfterMs,
+          },
+          'login attempt throttled',
+        );
+      },
+    }),
+    refreshLimiter: createRefreshLimiter({
+      redis: redis.commands,
+      prefix: config.REDIS_PREFIX,
+      perMinute: config.REFRESH_RATE_LIMIT_PER_MINUTE,
+    }),
     policy,
     refreshSecret: config.REFRESH_TOKEN_SECRET,
     minPasswordLength,
     clock,
     verifyAccessToken: (token) => verifier.verify(token),
   });
-  const sessions = createSessionService({ sessions: sessionRepo, revoker, policy, clock });
+  const sessions = createSessionService({ sessions: sessionRepo, credentials, revoker, policy, clock });
   const users = createUserService({
     users: userRepo,
-    sessions: sessionRepo,
+    credentials,
     hasher,
     revoker,
     policy,
@@ -170,7 +195,6 @@ export async function startAuthService(
     clock,
   });
 
-  const metrics = createMetrics('auth-service', config.REPLICA_ID);
   metrics.gauge('concord_revoked_sessions', 'Revoked sessions held in memory', () => cache.size());
   let draining = false;
   const readiness = [
@@ -218,6 +242,7 @@ export async function startAuthService(
     sessionRepo
       .purge(before, config.SESSION_IDLE_TIMEOUT_SECONDS, new Date(clock.now()))
       .then((n) => (n > 0 ? logger.info({ deleted: n }, 'purged old sessions') : undefined))
+      .then(() => userRepo.forgetAddressesBefore(new Date(clock.now() - KNOWN_ADDRESS_DAYS * 86_400_000)))
       .then(() => publisher.prune())
       .catch((err: unknown) => logger.warn({ err }, 'session cleanup failed'));
   }, config.SESSION_CLEANUP_INTERVAL_SECONDS * 1000);

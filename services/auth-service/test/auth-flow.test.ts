@@ -1,17 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import type { ConcordClient, Role } from '@concord/client';
 import { startAuthHarness, PASSWORD, type AuthHarness } from './support/auth-harness';
 
 let h: AuthHarness;
+/** Creates each test's own users; no test acts as it or depends on another test's data. */
+let admin: ConcordClient;
 
 beforeAll(async () => {
   h = await startAuthHarness();
+  admin = await h.ceo('flow.admin');
 });
 afterAll(async () => {
   await h.cleanup();
 });
 
+/** A fresh user of `role` (unique name) for the calling test. */
+async function newUser(role: Role = 'member', prefix = 'flow') {
+  const username = `${prefix}.${randomBytes(4).toString('hex')}`;
+  const user = await admin.createUser(username, PASSWORD, role);
+  return { id: user.id, username };
+}
+
+async function loginAs(username: string, password = PASSWORD) {
+  const c = h.client();
+  await c.login(username, password);
+  return c;
+}
+
+/** A logged-in client of a fresh user. */
+async function freshSession(role: Role = 'member') {
+  const user = await newUser(role);
+  return { user, client: await loginAs(user.username) };
+}
+
 describe('setup', () => {
+  // Setup works once per database: this test owns one.
+  let fresh: AuthHarness;
+  beforeAll(async () => {
+    fresh = await startAuthHarness();
+  });
+  afterAll(async () => {
+    await fresh.cleanup();
+  });
+
   it('creates the first ceo once, then answers 409 code 4000', async () => {
-    const c = h.client();
+    const c = fresh.client();
     const created = await c.setup('First.CEO', PASSWORD);
     expect(created).toMatchObject({ username: 'first.ceo', role: 'ceo' });
 
@@ -27,25 +60,31 @@ describe('setup', () => {
 
 describe('login', () => {
   it('answers tokens and the session item; the username is case-insensitive', async () => {
+    const user = await newUser('manager', 'case');
     const c = h.client(0, '127.0.0.23');
 
-    const tokens = await c.login('FIRST.ceo', PASSWORD);
+    const tokens = await c.login(user.username.toUpperCase(), PASSWORD);
 
     expect(tokens).toMatchObject({ token_type: 'Bearer', expires_in: 900 });
     expect(tokens.refresh_token).toMatch(/^crt_/);
     expect(tokens.session).toMatchObject({
-      username: 'first.ceo',
+      username: user.username,
       is_current: true,
       ip_address: '127.0.0.23',
     });
     const me = await c.me();
-    expect(me).toMatchObject({ username: 'first.ceo', role: 'ceo', session_id: tokens.session.session_id });
+    expect(me).toMatchObject({
+      username: user.username,
+      role: 'manager',
+      session_id: tokens.session.session_id,
+    });
   });
 
   it('answers the same 401 code 1003 for a wrong password and for an unknown user', async () => {
+    const user = await newUser();
     const c = h.client();
     const wrong = await c.request('POST', '/api/v1/auth/login', {
-      body: { username: 'first.ceo', password: 'nope-nope-nope' },
+      body: { username: user.username, password: 'nope-nope-nope' },
     });
     const unknown = await c.request('POST', '/api/v1/auth/login', {
       body: { username: 'ghost', password: 'nope-nope-nope' },
@@ -104,8 +143,9 @@ describe('login', () => {
 
 describe('refresh', () => {
   it('rotates the refresh token and extends last_active_at', async () => {
+    const user = await newUser();
     const c = h.client();
-    const first = await c.login('first.ceo', PASSWORD);
+    const first = await c.login(user.username, PASSWORD);
 
     const second = await c.refresh(first.refresh_token);
 
@@ -118,8 +158,9 @@ describe('refresh', () => {
   });
 
   it('gives a duplicate presented within the grace window the same child', async () => {
+    const user = await newUser();
     const c = h.client();
-    const first = await c.login('first.ceo', PASSWORD);
+    const first = await c.login(user.username, PASSWORD);
 
     const [a, b] = await Promise.all([
       c.refresh(first.refresh_token),
@@ -131,8 +172,9 @@ describe('refresh', () => {
   });
 
   it('revokes the session when a consumed token is reused after its child was used', async () => {
+    const user = await newUser();
     const c = h.client();
-    const first = await c.login('first.ceo', PASSWORD);
+    const first = await c.login(user.username, PASSWORD);
     const second = await c.refresh(first.refresh_token);
     await c.refresh(second.refresh_token);
 
@@ -158,36 +200,34 @@ describe('refresh', () => {
 
 describe('logout and sessions', () => {
   it('logout local revokes only this session', async () => {
-    const a = h.client();
-    const b = h.client();
-    await a.login('first.ceo', PASSWORD);
-    await b.login('first.ceo', PASSWORD);
+    const user = await newUser();
+    const a = await loginAs(user.username);
+    const b = await loginAs(user.username);
 
     await a.logout();
 
     expect((await a.request('GET', '/api/v1/auth/me', { token: a.accessToken })).status).toBe(401);
-    expect((await b.me()).username).toBe('first.ceo');
+    expect((await b.me()).username).toBe(user.username);
   });
 
-  it('logout others keeps this session and revokes the rest', async () => {
-    const a = h.client();
-    const b = h.client();
-    await a.login('first.ceo', PASSWORD);
-    await b.login('first.ceo', PASSWORD);
+  it('logout others keeps this session, still refreshable, and revokes the rest', async () => {
+    const user = await newUser();
+    const a = await loginAs(user.username);
+    const b = await loginAs(user.username);
 
     await a.logout('others');
 
-    expect((await a.me()).username).toBe('first.ceo');
+    expect((await a.me()).username).toBe(user.username);
+    await expect(a.refresh()).resolves.toMatchObject({ session: { username: user.username } });
     expect((await b.request('GET', '/api/v1/auth/me', { token: b.accessToken })).body).toMatchObject({
       code: 1002,
     });
   });
 
   it('logout global revokes every session of the caller, this one included', async () => {
-    const a = h.client();
-    const b = h.client();
-    await a.login('first.ceo', PASSWORD);
-    await b.login('first.ceo', PASSWORD);
+    const user = await newUser();
+    const a = await loginAs(user.username);
+    const b = await loginAs(user.username);
 
     await a.logout('global');
 
@@ -197,16 +237,20 @@ describe('logout and sessions', () => {
     expect((await b.request('GET', '/api/v1/auth/me', { token: b.accessToken })).body).toMatchObject({
       code: 1002,
     });
-    const bad = await (
-      await loginAs('first.ceo')
-    ).request('POST', '/api/v1/auth/logout?scope=everywhere', {
-      token: (await loginAs('first.ceo')).accessToken,
+  });
+
+  it('answers 422 for an unknown logout scope', async () => {
+    const { client } = await freshSession();
+
+    const bad = await client.request('POST', '/api/v1/auth/logout?scope=everywhere', {
+      token: client.accessToken,
     });
+
     expect(bad.status).toBe(422);
   });
 
   it('a refresh after logout answers 401 code 1002 (the session is revoked)', async () => {
-    const c = await loginAs('first.ceo');
+    const { client: c } = await freshSession();
     const refreshToken = c.refreshToken!;
     await c.logout();
 
@@ -217,9 +261,9 @@ describe('logout and sessions', () => {
   });
 
   it('lists own sessions with is_current, pages with a cursor, and rejects a bad scope with 422', async () => {
-    const c = h.client();
-    await c.login('first.ceo', PASSWORD);
-    await h.client().login('first.ceo', PASSWORD);
+    const user = await newUser();
+    const c = await loginAs(user.username);
+    await loginAs(user.username);
 
     const page1 = await c.sessions('own', 'limit=1');
     const page2 = await c.sessions('own', `limit=1&cursor=${page1.next_cursor}`);
@@ -230,15 +274,15 @@ describe('logout and sessions', () => {
     expect(page2.items[0]!.session_id).not.toBe(page1.items[0]!.session_id);
     expect(bad.status).toBe(422);
     const all = await c.sessions('own', 'limit=100');
+    expect(all.items).toHaveLength(2);
     expect(all.items.filter((s) => s.is_current)).toHaveLength(1);
   });
 
   it("answers 404 when deleting another user's session, and scope=all is ceo-only", async () => {
-    const ceo = await loginAs('first.ceo');
-    await ceo.createUser('member.one', PASSWORD, 'member');
-    await ceo.createUser('member.two', PASSWORD, 'member');
-    const one = await loginAs('member.one');
-    const two = await loginAs('member.two');
+    const ceo = (await freshSession('ceo')).client;
+    const memberOne = await newUser();
+    const one = await loginAs(memberOne.username);
+    const two = await loginAs((await newUser()).username);
     const twoSession = (await two.me()).session_id;
 
     const foreign = await one.request('DELETE', `/api/v1/auth/sessions/${twoSession}`, {
@@ -263,23 +307,25 @@ describe('logout and sessions', () => {
     await ceo.revokeSession(twoSession);
     expect((await two.request('GET', '/api/v1/auth/me', { token: two.accessToken })).status).toBe(401);
     const everyone = await ceo.sessions('all', 'limit=100');
-    expect(everyone.items.some((s) => s.username === 'member.one')).toBe(true);
+    expect(everyone.items.some((s) => s.username === memberOne.username)).toBe(true);
   });
 
   it('DELETE /sessions?scope=others counts what it revoked; a missing scope is 422', async () => {
-    const a = await loginAs('first.ceo');
-    await loginAs('first.ceo');
+    const user = await newUser();
+    const a = await loginAs(user.username);
+    await loginAs(user.username);
+    await loginAs(user.username);
 
     const result = await a.revokeSessions('others');
     const missing = await a.request('DELETE', '/api/v1/auth/sessions', { token: a.accessToken });
 
-    expect(result.revoked).toBeGreaterThanOrEqual(1);
+    expect(result.revoked).toBe(2);
     expect(missing.status).toBe(422);
     expect((await a.sessions()).items).toHaveLength(1);
   });
 
   it('RFC 7009 revoke: 200 for an unknown token, and revoking a refresh token kills the session', async () => {
-    const c = await loginAs('first.ceo');
+    const { client: c } = await freshSession();
     const anon = h.client();
 
     const unknown = await anon.request('POST', '/api/v1/auth/revoke', { body: { token: 'nonsense' } });
@@ -296,18 +342,17 @@ describe('logout and sessions', () => {
   });
 
   it('revoking an access token revokes its session', async () => {
-    const c = await loginAs('first.ceo');
+    const { client: c } = await freshSession();
     await h.client().revokeToken(c.accessToken!, 'access_token');
     expect((await c.request('GET', '/api/v1/auth/me', { token: c.accessToken })).status).toBe(401);
   });
 });
 
 describe('password change', () => {
-  it('revokes other sessions, keeps this one, and the new password works', async () => {
-    const ceo = await loginAs('first.ceo');
-    await ceo.createUser('pw.user', PASSWORD, 'member');
-    const a = await loginAs('pw.user');
-    const b = await loginAs('pw.user');
+  it('revokes other sessions, keeps this one (still refreshable), and the new password works', async () => {
+    const user = await newUser();
+    const a = await loginAs(user.username);
+    const b = await loginAs(user.username);
 
     const wrong = await a.request('POST', '/api/v1/auth/password', {
       token: a.accessToken,
@@ -322,29 +367,31 @@ describe('password change', () => {
     expect(wrong.status).toBe(401);
     expect(wrong.body).toMatchObject({ code: 1003 });
     expect(short.status).toBe(422);
-    expect((await a.me()).username).toBe('pw.user');
+    expect((await a.me()).username).toBe(user.username);
+    await expect(a.refresh()).resolves.toMatchObject({ session: { username: user.username } });
     expect((await b.request('GET', '/api/v1/auth/me', { token: b.accessToken })).body).toMatchObject({
       code: 1002,
     });
-    await expect(loginAs('pw.user', 'a brand new password')).resolves.toBeDefined();
+    await expect(loginAs(user.username, 'a brand new password')).resolves.toBeDefined();
   });
 });
 
 describe('users', () => {
   it('ceo creates users (409 code 4001 on duplicates), managers list, members may not', async () => {
-    const ceo = await loginAs('first.ceo');
-    await ceo.createUser('boss.two', PASSWORD, 'manager');
+    const ceo = (await freshSession('ceo')).client;
+    const tag = randomBytes(3).toString('hex');
+    await ceo.createUser(`boss.${tag}`, PASSWORD, 'manager');
     const dup = await ceo.request('POST', '/api/v1/users', {
       token: ceo.accessToken,
-      body: { username: 'BOSS.two', password: PASSWORD, role: 'member' },
+      body: { username: `BOSS.${tag}`, password: PASSWORD, role: 'member' },
     });
     const badRole = await ceo.request('POST', '/api/v1/users', {
       token: ceo.accessToken,
       body: { username: 'x.y.z', password: PASSWORD, role: 'emperor' },
     });
-    await ceo.createUser('plain.member', PASSWORD, 'member');
-    const manager = await loginAs('boss.two');
-    const member = await loginAs('plain.member');
+    await ceo.createUser(`plain.${tag}`, PASSWORD, 'member');
+    const manager = await loginAs(`boss.${tag}`);
+    const member = await loginAs(`plain.${tag}`);
 
     const listed = await manager.listUsers('limit=100');
     const memberList = await member.request('GET', '/api/v1/users', { token: member.accessToken });
@@ -357,7 +404,9 @@ describe('users', () => {
     expect(dup.status).toBe(409);
     expect(dup.body).toMatchObject({ code: 4001 });
     expect(badRole.status).toBe(422);
-    expect(listed.items.map((u) => u.username)).toEqual(expect.arrayContaining(['boss.two', 'plain.member']));
+    expect(listed.items.map((u) => u.username)).toEqual(
+      expect.arrayContaining([`boss.${tag}`, `plain.${tag}`]),
+    );
     expect(listed.items[0]).not.toHaveProperty('password_hash');
     expect(memberList.status).toBe(403);
     expect(managerCreate.status).toBe(403);
@@ -365,16 +414,12 @@ describe('users', () => {
     expect(anonymous.body).toMatchObject({ code: 1000 });
   });
 
-  it("a role change revokes that user's sessions; demoting the last ceo is 409", async () => {
-    const ceo = await loginAs('first.ceo');
-    const user = await ceo.createUser('promote.me', PASSWORD, 'member');
-    const session = await loginAs('promote.me');
+  it("a role change revokes that user's sessions; the new role is in the next login's token", async () => {
+    const ceo = (await freshSession('ceo')).client;
+    const user = await newUser();
+    const session = await loginAs(user.username);
 
     const changed = await ceo.changeRole(user.id, 'manager');
-    const lastCeo = await ceo.request('PATCH', `/api/v1/users/${(await ceo.me()).id}`, {
-      token: ceo.accessToken,
-      body: { role: 'member' },
-    });
     const unknown = await ceo.request('PATCH', '/api/v1/users/00000000-0000-4000-8000-000000000000', {
       token: ceo.accessToken,
       body: { role: 'member' },
@@ -386,15 +431,13 @@ describe('users', () => {
     ).toMatchObject({
       code: 1002,
     });
-    expect(lastCeo.status).toBe(409);
-    expect(lastCeo.body).toMatchObject({ code: 4000 });
     expect(unknown.status).toBe(404);
-    expect((await loginAs('promote.me')).accessToken).toBeDefined();
+    expect((await (await loginAs(user.username)).me()).role).toBe('manager');
   });
 
   it('answers 422 for an invalid role or unknown fields, 404 for a malformed or unknown user id', async () => {
-    const ceo = await loginAs('first.ceo');
-    const user = await ceo.createUser('validate.me', PASSWORD, 'member');
+    const ceo = (await freshSession('ceo')).client;
+    const user = await newUser();
 
     const badRole = await ceo.request('PATCH', `/api/v1/users/${user.id}`, {
       token: ceo.accessToken,
@@ -435,15 +478,38 @@ describe('users', () => {
   });
 
   it('DELETE /users/{id}/sessions revokes every session of that user', async () => {
-    const ceo = await loginAs('first.ceo');
-    const user = await ceo.createUser('kick.me', PASSWORD, 'observer');
-    const a = await loginAs('kick.me');
-    await loginAs('kick.me');
+    const ceo = (await freshSession('ceo')).client;
+    const user = await newUser('observer');
+    const a = await loginAs(user.username);
+    await loginAs(user.username);
 
     const result = await ceo.revokeUserSessions(user.id);
 
     expect(result.revoked).toBe(2);
     expect((await a.request('GET', '/api/v1/auth/me', { token: a.accessToken })).status).toBe(401);
+  });
+});
+
+describe('the last ceo', () => {
+  // "Last" depends on every ceo in the database: this test owns one with a single ceo.
+  let solo: AuthHarness;
+  beforeAll(async () => {
+    solo = await startAuthHarness();
+  });
+  afterAll(async () => {
+    await solo.cleanup();
+  });
+
+  it('answers 409 code 4000 to demoting the only ceo', async () => {
+    const ceo = await solo.ceo('only.ceo');
+
+    const res = await ceo.request('PATCH', `/api/v1/users/${(await ceo.me()).id}`, {
+      token: ceo.accessToken,
+      body: { role: 'member' },
+    });
+
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ code: 4000 });
   });
 });
 
@@ -458,6 +524,7 @@ describe('operations', () => {
   });
 
   it('serves Prometheus metrics on the metrics port only', async () => {
+    await freshSession();
     const metrics = await fetch(`http://127.0.0.1:${h.replicas[0]!.metricsPort}/metrics`);
     const text = await metrics.text();
     const onApiPort = await h.client().request('GET', '/metrics');
@@ -474,9 +541,3 @@ describe('operations', () => {
     expect(res.headers['x-request-id']).toBe('abc-123');
   });
 });
-
-async function loginAs(username: string, password = PASSWORD) {
-  const c = h.client();
-  await c.login(username, password);
-  return c;
-}

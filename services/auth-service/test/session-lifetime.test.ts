@@ -1,10 +1,12 @@
-import { Algorithm, hash } from '@node-rs/argon2';
+import { randomBytes } from 'node:crypto';
+import { Algorithm, hash, verify } from '@node-rs/argon2';
 import { Pool } from 'pg';
 import { offsetClock, startAuthHarness, PASSWORD, type AuthHarness } from './support/auth-harness';
 
 const clock = offsetClock();
 let h: AuthHarness;
 let pool: Pool;
+let passwordHash: string;
 
 beforeAll(async () => {
   h = await startAuthHarness({
@@ -16,9 +18,22 @@ beforeAll(async () => {
       SESSION_CLEANUP_INTERVAL_SECONDS: '1',
     },
   });
-  await h.ceo('life.ceo');
+  passwordHash = await hash(PASSWORD, { algorithm: Algorithm.Argon2id });
   pool = new Pool({ connectionString: h.db.url });
 });
+
+/**
+ * Each test's own user, written straight to Postgres: the tests move the wall clock, and an
+ * authenticated admin call right after a move could meet the revocation lease catching up.
+ */
+async function newUser(): Promise<string> {
+  const username = `life.${randomBytes(4).toString('hex')}`;
+  await pool.query(`INSERT INTO users (username, password_hash, role) VALUES ($1, $2, 'member')`, [
+    username,
+    passwordHash,
+  ]);
+  return username;
+}
 afterAll(async () => {
   await pool.end();
   await h.cleanup();
@@ -35,7 +50,7 @@ async function refreshStatus(token: string) {
 describe('session lifetime', () => {
   it('a refresh extends the idle timeout; a session idle longer than the timeout ends', async () => {
     const c = h.client();
-    const first = await c.login('life.ceo', PASSWORD);
+    const first = await c.login(await newUser(), PASSWORD);
 
     clock.advance(200);
     const second = await refreshStatus(first.refresh_token);
@@ -55,7 +70,7 @@ describe('session lifetime', () => {
 
   it('ends a session at its absolute lifetime however active it is', async () => {
     const c = h.client();
-    let token = (await c.login('life.ceo', PASSWORD)).refresh_token;
+    let token = (await c.login(await newUser(), PASSWORD)).refresh_token;
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
       clock.advance(250);
@@ -68,7 +83,7 @@ describe('session lifetime', () => {
 
   it('a consumed refresh token presented after the grace window revokes the session', async () => {
     const c = h.client();
-    const first = await c.login('life.ceo', PASSWORD);
+    const first = await c.login(await newUser(), PASSWORD);
     const child = await refreshStatus(first.refresh_token);
 
     clock.advance(11);
@@ -84,7 +99,7 @@ describe('session lifetime', () => {
     const res = await h
       .client()
       .request<{ session: { session_id: string; user_agent: string } }>('POST', '/api/v1/auth/login', {
-        body: { username: 'life.ceo', password: PASSWORD },
+        body: { username: await newUser(), password: PASSWORD },
         headers: { 'user-agent': 'x'.repeat(2000) },
       });
     const id = res.body.session.session_id;
@@ -100,7 +115,7 @@ describe('session lifetime', () => {
 
   it('keeps revoked rows for the retention period, then the periodic job removes them', async () => {
     const c = h.client();
-    const login = await c.login('life.ceo', PASSWORD);
+    const login = await c.login(await newUser(), PASSWORD);
     await new Promise((r) => setTimeout(r, 600)); // let a heartbeat carry the moved clock
     await c.logout();
     const id = login.session.session_id;
@@ -120,25 +135,29 @@ describe('session lifetime', () => {
     expect(gone).toBe(0);
   });
 
-  it('rehashes a password stored with other argon2id parameters at the next login', async () => {
+  it('rehashes a password stored with other argon2id parameters at the next login, which keeps working', async () => {
+    const username = `legacy.${randomBytes(4).toString('hex')}`;
     const old = await hash('an older strong password', {
       algorithm: Algorithm.Argon2id,
       memoryCost: 19_456,
       timeCost: 3,
       parallelism: 1,
     });
-    await pool.query(
-      `INSERT INTO users (username, password_hash, role) VALUES ('legacy.user', $1, 'member')`,
-      [old],
-    );
+    await pool.query(`INSERT INTO users (username, password_hash, role) VALUES ($1, $2, 'member')`, [
+      username,
+      old,
+    ]);
 
-    await h.client().login('legacy.user', 'an older strong password');
+    await h.client().login(username, 'an older strong password');
 
     const { rows } = await pool.query<{ password_hash: string }>(
-      `SELECT password_hash FROM users WHERE username = 'legacy.user'`,
+      'SELECT password_hash FROM users WHERE username = $1',
+      [username],
     );
-    expect(old).toMatch(/^\$argon2id\$v=19\$m=19456,t=3,p=1\$/);
-    expect(rows[0]!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
-    await expect(h.client().login('legacy.user', 'an older strong password')).resolves.toBeDefined();
+    const stored = rows[0]!.password_hash;
+    expect(stored).not.toBe(old);
+    expect(stored).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(await verify(stored, 'an older strong password')).toBe(true);
+    await expect(h.client().login(username, 'an older strong password')).resolves.toBeDefined();
   });
 });

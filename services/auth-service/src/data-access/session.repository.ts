@@ -1,7 +1,7 @@
 import type { Role } from '@concord/common';
 import type { Pool, PoolClient } from 'pg';
 import type { RevocationReason, SessionRecord } from '../domain/auth.model';
-import type { RevocationCommit, RotationResult, SessionRepository } from '../domain/auth.ports';
+import type { OpenResult, RevocationCommit, RotationResult, SessionRepository } from '../domain/auth.ports';
 import { inTransaction, toPage } from './pg-helpers';
 
 interface SessionRow {
@@ -17,12 +17,15 @@ interface SessionRow {
   access_expires_at: Date;
   revoked_at: Date | null;
   refresh_generation: number;
+  /** The session's stamp equals its user's (decision 008). */
+  stamp_current: boolean;
 }
 
-const SELECT_SESSION = `
-  SELECT s.id, s.user_id, u.username, u.role, host(s.ip_address) AS ip_address, s.user_agent, s.created_at,
-         s.last_active_at, s.expires_at, s.access_expires_at, s.revoked_at, s.refresh_generation
-    FROM sessions s JOIN users u ON u.id = s.user_id`;
+const SESSION_COLUMNS = `s.id, s.user_id, u.username, u.role, host(s.ip_address) AS ip_address, s.user_agent,
+         s.created_at, s.last_active_at, s.expires_at, s.access_expires_at, s.revoked_at, s.refresh_generation,
+         s.security_stamp = u.security_stamp AS stamp_current`;
+
+const SELECT_SESSION = `SELECT ${SESSION_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id`;
 
 // "Active": not revoked, inside the absolute lifetime, and used within the idle timeout.
 const ACTIVE = `s.revoked_at IS NULL AND s.expires_at > $NOW AND s.last_active_at > $NOW - make_interval(secs => $IDLE)`;
@@ -46,12 +49,19 @@ function toSession(row: SessionRow): SessionRecord {
   };
 }
 
+// A stale stamp ends the session at refresh even if no revocation reached it (decision 008).
 function isActive(row: SessionRow, now: Date, idleSeconds: number): boolean {
   return (
     row.revoked_at === null &&
+    row.stamp_current &&
     row.expires_at > now &&
     row.last_active_at.getTime() > now.getTime() - idleSeconds * 1000
   );
+}
+
+// Revoked, or its user's credentials changed since it was stamped: answered as revoked (1002).
+function endedByCredentials(row: SessionRow | undefined): boolean {
+  return row !== undefined && (row.revoked_at !== null || !row.stamp_current);
 }
 
 async function lockSession(client: PoolClient, id: string): Promise<SessionRow | undefined> {
@@ -73,8 +83,7 @@ async function touch(
             refresh_generation = coalesce($4, s.refresh_generation)
        FROM users u
       WHERE s.id = $1 AND u.id = s.user_id
-  RETURNING s.id, s.user_id, u.username, u.role, host(s.ip_address) AS ip_address, s.user_agent, s.created_at,
-            s.last_active_at, s.expires_at, s.access_expires_at, s.revoked_at, s.refresh_generation`,
+  RETURNING ${SESSION_COLUMNS}`,
     [id, now, accessExpiresAt, generation ?? null],
   );
   return rows[0]!;
@@ -105,23 +114,76 @@ export async function revokeSessionsInTransaction(
   };
 }
 
+/**
+ * Ids of a user's live sessions (optionally but one), inside the caller's transaction. Also those
+ * past their idle timeout whose last access token may still be alive: revoking a user must reach
+ * every token that could still be accepted.
+ */
+export async function liveSessionIdsInTransaction(
+  client: PoolClient,
+  input: { userId: string; now: Date; idleTimeoutSeconds: number; exceptId?: string },
+): Promise<string[]> {
+  const { rows } = await client.query<{ id: string }>(
+    `SELECT s.id FROM sessions s
+      WHERE s.user_id = $3 AND ($4::uuid IS NULL OR s.id <> $4)
+        -- 60 s is the largest JWT_CLOCK_TOLERANCE_SECONDS allowed, so this never misses a live token.
+        AND (${active(1, 2)} OR (s.revoked_at IS NULL AND s.access_expires_at > $1::timestamptz - interval '60 seconds'))`,
+    [input.now, input.idleTimeoutSeconds, input.userId, input.exceptId ?? null],
+  );
+  return rows.map((r) => r.id);
+}
+
 /** {@link SessionRepository} over pg with parameterized SQL (hot path: no ORM). */
 export function createSessionRepository(pool: Pool): SessionRepository {
   return {
-    async create(s) {
+    async openVerified(s, verified): Promise<OpenResult> {
       return inTransaction(pool, async (client) => {
+        // FOR SHARE: a password change, role change or revoke-all (which all UPDATE this row) either
+        // committed before this read, and the stamp or hash differs, or waits for this commit, and
+        // then finds and revokes the session inserted here. Either way no session opened with old
+        // credentials or an old role outlives the change (decision 008).
+        const { rows: users } = await client.query<{ password_hash: string; security_stamp: string }>(
+          'SELECT password_hash, security_stamp FROM users WHERE id = $1 FOR SHARE',
+          [s.userId],
+        );
+        const user = users[0];
+        if (
+          !user ||
+          user.password_hash !== verified.passwordHash ||
+          user.security_stamp !== verified.securityStamp
+        ) {
+          const current = user
+            ? { passwordHash: user.password_hash, securityStamp: user.security_stamp }
+            : undefined;
+          return { kind: 'stale', current };
+        }
         await client.query(
           `INSERT INTO sessions (id, user_id, ip_address, user_agent, created_at, last_active_at, expires_at,
-                                 access_expires_at, refresh_generation)
-           VALUES ($1, $2, $3::inet, $4, $5, $5, $6, $7, 1)`,
-          [s.id, s.userId, s.ipAddress, s.userAgent, s.now, s.expiresAt, s.accessExpiresAt],
+                                 access_expires_at, refresh_generation, security_stamp)
+           VALUES ($1, $2, $3::inet, $4, $5, $5, $6, $7, 1, $8)`,
+          [
+            s.id,
+            s.userId,
+            s.ipAddress,
+            s.userAgent,
+            s.now,
+            s.expiresAt,
+            s.accessExpiresAt,
+            verified.securityStamp,
+          ],
         );
         await client.query(
           `INSERT INTO refresh_tokens (token_hash, session_id, generation, created_at) VALUES ($1, $2, 1, $3)`,
           [s.refreshTokenHash, s.id, s.now],
         );
+        await client.query(
+          `INSERT INTO known_login_addresses (user_id, address, last_login_at) VALUES ($1, $2::inet, $3)
+           ON CONFLICT (user_id, address) DO UPDATE
+             SET last_login_at = greatest(known_login_addresses.last_login_at, excluded.last_login_at)`,
+          [s.userId, s.addressBucket, s.now],
+        );
         const { rows } = await client.query<SessionRow>(`${SELECT_SESSION} WHERE s.id = $1`, [s.id]);
-        return toSession(rows[0]!);
+        return { kind: 'opened', session: toSession(rows[0]!), role: rows[0]!.role };
       });
     },
 
@@ -138,7 +200,7 @@ export function createSessionRepository(pool: Pool): SessionRepository {
         if (fresh) {
           const row = await lockSession(client, fresh.session_id);
           if (!row || !isActive(row, input.now, input.idleTimeoutSeconds)) {
-            return { kind: 'inactive', revoked: row?.revoked_at != null };
+            return { kind: 'inactive', revoked: endedByCredentials(row) };
           }
           const generation = fresh.generation + 1;
           await client.query(
@@ -156,7 +218,7 @@ export function createSessionRepository(pool: Pool): SessionRepository {
         if (!old) return { kind: 'unknown' };
         const row = await lockSession(client, old.session_id);
         if (!row || !isActive(row, input.now, input.idleTimeoutSeconds)) {
-          return { kind: 'inactive', revoked: row?.revoked_at != null };
+          return { kind: 'inactive', revoked: endedByCredentials(row) };
         }
         const withinGrace = old.consumed_at.getTime() > input.now.getTime() - input.graceSeconds * 1000;
         if (withinGrace && row.refresh_generation === old.generation + 1) {
@@ -199,19 +261,6 @@ export function createSessionRepository(pool: Pool): SessionRepository {
         [now, idle, filter.userId ?? null, after?.createdAt ?? null, after?.id ?? null, limit + 1],
       );
       return toPage(rows.map(toSession), limit);
-    },
-
-    async activeIdsOfUser(userId, now, idle, exceptId) {
-      // Also sessions past their idle timeout whose last access token may still be alive: revoking a
-      // user must reach every token that could still be accepted.
-      const { rows } = await pool.query<{ id: string }>(
-        `SELECT s.id FROM sessions s
-          WHERE s.user_id = $3 AND ($4::uuid IS NULL OR s.id <> $4)
-            -- 60 s is the largest JWT_CLOCK_TOLERANCE_SECONDS allowed, so this never misses a live token.
-            AND (${active(1, 2)} OR (s.revoked_at IS NULL AND s.access_expires_at > $1::timestamptz - interval '60 seconds'))`,
-        [now, idle, userId, exceptId ?? null],
-      );
-      return rows.map((r) => r.id);
     },
 
     async revoke(ids, reason, now) {

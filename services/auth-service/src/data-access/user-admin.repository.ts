@@ -12,6 +12,7 @@ function toUser(row: User): UserRecord {
     role: row.role as Role,
     createdAt: row.createdAt,
     passwordChangedAt: row.passwordChangedAt,
+    securityStamp: row.securityStamp,
   };
 }
 
@@ -21,11 +22,10 @@ function isUniqueViolation(err: unknown): boolean {
 
 /**
  * The admin CRUD on users through Prisma Client (the model of record's own client). Login, token
- * and revocation paths stay on raw pg: a Prisma query costs about four times as much here.
+ * and revocation paths stay on raw pg: a Prisma query costs about four times as much here, and the
+ * credential changes must revoke sessions in their own pg transaction (credential.repository.ts).
  */
-export function createUserAdminRepository(
-  prisma: PrismaClient,
-): Pick<UserRepository, 'create' | 'list' | 'changeRole'> {
+export function createUserAdminRepository(prisma: PrismaClient): Pick<UserRepository, 'create' | 'list'> {
   return {
     async create(username, passwordHash, role) {
       try {
@@ -50,19 +50,6 @@ export function createUserAdminRepository(
         take: limit + 1,
       });
       return toPage(rows.map(toUser), limit);
-    },
-
-    async changeRole(id, role) {
-      return prisma.$transaction(async (tx) => {
-        // Locking every ceo row makes "demote the last ceo" impossible under concurrency.
-        const ceos = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM users WHERE role = 'ceo' FOR UPDATE`;
-        if (role !== 'ceo' && ceos.length === 1 && ceos[0]!.id === id) {
-          throw new AppError('RESOURCE_CONFLICT', 'The last ceo cannot be demoted');
-        }
-        const updated = await tx.user.updateMany({ where: { id }, data: { role } });
-        if (updated.count === 0) return undefined;
-        return toUser(await tx.user.findUniqueOrThrow({ where: { id } }));
-      });
     },
   };
 }

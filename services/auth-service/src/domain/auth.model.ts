@@ -8,6 +8,8 @@ export interface UserRecord {
   role: Role;
   createdAt: Date;
   passwordChangedAt: Date;
+  /** Changes with every password change, role change and revoke-all (decision 008). */
+  securityStamp: string;
 }
 
 /** A stored session joined with its user's name. */

@@ -1,18 +1,77 @@
 import type { RevocationEntry, Role } from '@concord/common';
 import type { Cursor, Page, RevocationReason, SessionRecord, UserRecord } from './auth.model';
 
+/** A user found for a credential check, and whether the attempt's address is known for them. */
+export interface CredentialSubject {
+  user: UserRecord;
+  /** The address bucket logged in successfully as this user since `knownSince`. */
+  knownAddress: boolean;
+}
+
 /** Users table. */
 export interface UserRepository {
   /** Creates the first ceo only while no user exists (atomic); undefined when one already exists. */
   createFirst(username: string, passwordHash: string): Promise<UserRecord | undefined>;
   /** Throws AppError DUPLICATE_RECORD when the username is taken. */
   create(username: string, passwordHash: string, role: Role): Promise<UserRecord>;
-  findByUsername(username: string): Promise<UserRecord | undefined>;
   findById(id: string): Promise<UserRecord | undefined>;
+  /** The user (by folded username or id) with the known-address verdict, in one round trip. */
+  findForCredentialCheck(
+    by: { username: string } | { id: string },
+    address: string,
+    knownSince: Date,
+  ): Promise<CredentialSubject | undefined>;
   list(limit: number, after: Cursor | undefined): Promise<Page<UserRecord>>;
-  updatePasswordHash(id: string, passwordHash: string, changed: boolean): Promise<void>;
-  /** Changes a role; refuses (RESOURCE_CONFLICT) to demote the last ceo. Undefined when no such user. */
-  changeRole(id: string, role: Role): Promise<UserRecord | undefined>;
+  /**
+   * The argon2 rehash at login as a compare-and-set: writes `newHash` only while the stored hash is
+   * still `oldHash`, so it can never write an old password back over a change. True when written.
+   */
+  rehash(id: string, oldHash: string, newHash: string): Promise<boolean>;
+  /** Forgets known login addresses last used before `before`; returns how many. */
+  forgetAddressesBefore(before: Date): Promise<number>;
+}
+
+/**
+ * Credential changes (docs/decisions/008-security-stamp.md): each one changes the user's security
+ * stamp and revokes the sessions it ends in ONE transaction, and returns the revocation to
+ * propagate after the commit (SessionRevoker.propagate).
+ */
+export interface CredentialRepository {
+  /**
+   * Sets the new hash only while the stamp is still `expectedStamp` (the one of the verified
+   * current password); the caller's session gets the new stamp and stays, every other live session
+   * is revoked. Undefined when the stamp moved (a concurrent change won) or the user is gone.
+   */
+  changePassword(input: {
+    userId: string;
+    expectedStamp: string;
+    newHash: string;
+    keepSessionId: string;
+    now: Date;
+    idleTimeoutSeconds: number;
+  }): Promise<RevocationCommit | undefined>;
+  /**
+   * Changes the role, refusing (RESOURCE_CONFLICT) to demote the last ceo, and revokes every live
+   * session of the user. Undefined when no such user; an unchanged role changes nothing.
+   */
+  changeRole(input: {
+    userId: string;
+    role: Role;
+    now: Date;
+    idleTimeoutSeconds: number;
+  }): Promise<{ user: UserRecord; commit: RevocationCommit } | undefined>;
+  /**
+   * Revokes every live session of the user except `keepSessionId` (re-stamped, it stays), plus
+   * `alsoRevoke` whatever their state. Undefined when no such user.
+   */
+  revokeAll(input: {
+    userId: string;
+    keepSessionId?: string;
+    alsoRevoke?: string[];
+    reason: RevocationReason;
+    now: Date;
+    idleTimeoutSeconds: number;
+  }): Promise<RevocationCommit | undefined>;
 }
 
 /** A new session with its first refresh token. */
@@ -25,7 +84,20 @@ export interface NewSession {
   expiresAt: Date;
   accessExpiresAt: Date;
   refreshTokenHash: Buffer;
+  /** The address bucket to remember as known for the user once the session is opened. */
+  addressBucket: string;
 }
+
+/** The credentials a login verified; the session is opened only while they are still current. */
+export interface VerifiedCredentials {
+  passwordHash: string;
+  securityStamp: string;
+}
+
+/** Result of {@link SessionRepository.openVerified}. */
+export type OpenResult =
+  | { kind: 'opened'; session: SessionRecord; role: Role }
+  | { kind: 'stale'; current: VerifiedCredentials | undefined };
 
 /** Result of presenting a refresh token. */
 export type RotationResult =
@@ -37,7 +109,13 @@ export type RotationResult =
 
 /** Sessions and refresh tokens. */
 export interface SessionRepository {
-  create(session: NewSession): Promise<SessionRecord>;
+  /**
+   * Opens the session in a transaction that reads the user's hash and stamp `FOR SHARE` and inserts
+   * only while both are still `verified` (else `stale`, with what is current): a credential change
+   * either commits first (the login sees it) or waits for this commit (and then revokes the new
+   * session). Records the address as known for the user in the same transaction.
+   */
+  openVerified(session: NewSession, verified: VerifiedCredentials): Promise<OpenResult>;
   /**
    * Consumes `tokenHash` and stores `childHash` as the next generation in one transaction, or tells
    * why not. A token consumed less than `graceSeconds` ago whose child is still the newest answers
@@ -61,13 +139,6 @@ export interface SessionRepository {
     limit: number,
     after: Cursor | undefined,
   ): Promise<Page<SessionRecord>>;
-  /** Ids of a user's active sessions, optionally excluding one. */
-  activeIdsOfUser(
-    userId: string,
-    now: Date,
-    idleTimeoutSeconds: number,
-    exceptId?: string,
-  ): Promise<string[]>;
   /**
    * Marks sessions revoked (idempotent) in its own transaction and returns what must be propagated.
    * Repositories that revoke sessions as part of a larger change (password, role, revoke-all) commit
@@ -115,15 +186,44 @@ export interface PasswordHasher {
   verifyDummy(password: string): Promise<void>;
 }
 
-/** Failed-login bookkeeping (Redis). */
-export interface LoginThrottle {
-  /** Seconds to wait before another attempt is allowed, 0 when allowed. */
-  retryAfter(username: string, ip: string): Promise<number>;
-  recordFailure(username: string, ip: string): Promise<void>;
-  recordSuccess(username: string): Promise<void>;
+/** The failed-login budgets of DESIGN.md section 4 (metric label values). */
+export type ThrottleBudget = 'account_address' | 'address' | 'account';
+
+/** One login (or password-change) attempt as the throttle sees it. */
+export interface LoginAttempt {
+  /** Case-folded; unknown usernames are counted exactly like known ones. */
+  username: string;
+  /** The client's address bucket (IPv4 as is, IPv6 as its /64). */
+  address: string;
+  /** Known addresses skip the per-account budget. */
+  knownAddress: boolean;
 }
 
-/** Fixed-window limiter for /refresh. */
+/** Why an attempt was refused, and for how long. */
+export interface ThrottleRejection {
+  budget: ThrottleBudget;
+  retryAfterMs: number;
+}
+
+/** A slot held in every applicable budget; it stays as the failure record unless released. */
+export interface ThrottleReservation {
+  id: string;
+  attempt: LoginAttempt;
+}
+
+/** Failed-login budgets (Redis). */
+export interface LoginThrottle {
+  /** Reserves a slot in every budget that applies in one atomic step, or says how long to wait. */
+  reserve(
+    attempt: LoginAttempt,
+  ): Promise<
+    { admitted: true; reservation: ThrottleReservation } | ({ admitted: false } & ThrottleRejection)
+  >;
+  /** After a verified success: gives the slots back and clears the username at that address. */
+  release(reservation: ThrottleReservation): Promise<void>;
+}
+
+/** Fixed-window limiter for /refresh (per client address bucket). */
 export interface RateLimiter {
   /** Seconds until allowed again, 0 when this hit is allowed. */
   hit(key: string): Promise<number>;

@@ -1,21 +1,31 @@
-import { randomUUID } from 'node:crypto';
 import { AppError, type AccessClaims, type Clock, type Role } from '@concord/common';
-import type { SessionPolicy, SessionRecord, UserRecord } from './auth.model';
+import { addressBucket } from './address-bucket';
+import type { SessionPolicy, UserRecord } from './auth.model';
 import type {
   AccessTokenIssuer,
+  CredentialRepository,
   LoginThrottle,
   PasswordHasher,
   RateLimiter,
   SessionRepository,
   UserRepository,
 } from './auth.ports';
-import { deriveChildToken, hashRefreshToken, looksLikeRefreshToken, newRefreshToken } from './refresh-token';
+import { createChangePasswordUseCase } from './change-password.use-case';
+import { createCredentialCheck, rateLimited } from './credential-check';
+import { createLoginUseCase } from './login.use-case';
+import { checkPasswordStrength } from './password-policy';
+import { deriveChildToken, hashRefreshToken, looksLikeRefreshToken } from './refresh-token';
 import type { SessionRevoker } from './session-revoker';
+import { createGranter, type TokenGrant } from './token-grant';
+
+export type { ClientContext } from './login.use-case';
+export type { TokenGrant } from './token-grant';
 
 /** Dependencies of {@link createAuthService}. */
 export interface AuthServiceDeps {
   users: UserRepository;
   sessions: SessionRepository;
+  credentials: CredentialRepository;
   hasher: PasswordHasher;
   issuer: AccessTokenIssuer;
   revoker: SessionRevoker;
@@ -29,118 +39,30 @@ export interface AuthServiceDeps {
   verifyAccessToken: (token: string) => Promise<AccessClaims>;
 }
 
-/** Who is asking, as far as the session table cares. */
-export interface ClientContext {
-  ip: string;
-  userAgent: string | undefined;
-}
-
-/** Tokens handed out by login and refresh. */
-export interface TokenGrant {
-  accessToken: string;
-  expiresIn: number;
-  refreshToken: string;
-  refreshExpiresIn: number;
-  session: SessionRecord;
-}
-
-const USER_AGENT_MAX = 512;
-
-function rateLimited(retryAfter: number, detail: string): AppError {
-  return new AppError('RATE_LIMITED', detail, {
-    headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfter))) },
-  });
-}
-
 /** Setup, login, refresh, token revocation and password change. */
 export function createAuthService(deps: AuthServiceDeps) {
-  const { users, sessions, hasher, issuer, policy, clock } = deps;
-  const now = () => new Date(clock.now());
-
-  function checkPasswordStrength(password: string, path: string): void {
-    const min = deps.minPasswordLength();
-    if (password.length < min) {
-      throw new AppError('VALIDATION_ERROR', 'The password is too short', {
-        errors: [{ path, message: `must be at least ${min} characters` }],
-      });
-    }
-  }
-
-  async function grant(
-    session: SessionRecord,
-    role: Role,
-    refreshToken: string,
-    at: Date,
-  ): Promise<TokenGrant> {
-    const absoluteLeft = Math.floor((session.expiresAt.getTime() - at.getTime()) / 1000);
-    // No access token outlives its session's absolute lifetime.
-    const ttl = Math.max(1, Math.min(policy.accessTtlSeconds, absoluteLeft));
-    const accessToken = await issuer.issue(
-      { sub: session.userId, sid: session.id, role, username: session.username },
-      at,
-      ttl,
-    );
-    const idleLeft = policy.idleTimeoutSeconds;
-    return {
-      accessToken,
-      expiresIn: ttl,
-      refreshToken,
-      refreshExpiresIn: Math.max(0, Math.min(idleLeft, absoluteLeft)),
-      session,
-    };
-  }
-
-  function accessExpiry(at: Date, session?: { expiresAt: Date }): Date {
-    const exp = new Date(at.getTime() + policy.accessTtlSeconds * 1000);
-    return session && session.expiresAt < exp ? session.expiresAt : exp;
-  }
+  const { users, sessions, hasher, policy, clock } = deps;
+  const granter = createGranter(deps);
+  const verifyPassword = createCredentialCheck(deps);
 
   return {
     /** Creates the first ceo while no user exists; 409 afterwards. */
     async setup(username: string, password: string): Promise<UserRecord> {
-      checkPasswordStrength(password, 'password');
+      checkPasswordStrength(password, deps.minPasswordLength(), 'password');
       const user = await users.createFirst(username, await hasher.hash(password));
       if (!user) throw new AppError('RESOURCE_CONFLICT', 'Setup is already complete');
       return user;
     },
 
-    /** Verifies credentials (with throttling) and opens a session. */
-    async login(username: string, password: string, client: ClientContext): Promise<TokenGrant> {
-      const wait = await deps.throttle.retryAfter(username, client.ip);
-      if (wait > 0) throw rateLimited(wait, 'Too many failed logins; retry later');
-      const user = await users.findByUsername(username);
-      let verdict = { ok: false, needsRehash: false };
-      if (user) verdict = await hasher.verify(user.passwordHash, password);
-      else await hasher.verifyDummy(password);
-      if (!user || !verdict.ok) {
-        await deps.throttle.recordFailure(username, client.ip);
-        throw new AppError('INVALID_CREDENTIALS', 'Invalid username or password');
-      }
-      await deps.throttle.recordSuccess(username);
-      if (verdict.needsRehash) await users.updatePasswordHash(user.id, await hasher.hash(password), false);
-
-      const at = now();
-      const refreshToken = newRefreshToken();
-      const expiresAt = new Date(at.getTime() + policy.absoluteLifetimeSeconds * 1000);
-      const session = await sessions.create({
-        id: randomUUID(),
-        userId: user.id,
-        ipAddress: client.ip,
-        userAgent: client.userAgent ? client.userAgent.slice(0, USER_AGENT_MAX) : null,
-        now: at,
-        expiresAt,
-        accessExpiresAt: accessExpiry(at, { expiresAt }),
-        refreshTokenHash: hashRefreshToken(refreshToken),
-      });
-      return grant(session, user.role, refreshToken, at);
-    },
+    /** Verifies credentials (behind the failed-login budgets) and opens a session. */
+    login: createLoginUseCase({ ...deps, verifyPassword, granter }),
 
     /** Rotates a refresh token (grace window for duplicates, reuse revokes the session). */
-    async refresh(refreshToken: string, client: ClientContext): Promise<TokenGrant> {
-      const wait = await deps.refreshLimiter.hit(client.ip);
+    async refresh(refreshToken: string, client: { ip: string }): Promise<TokenGrant> {
+      const wait = await deps.refreshLimiter.hit(addressBucket(client.ip));
       if (wait > 0) throw rateLimited(wait, 'Too many refresh requests; retry later');
       if (!looksLikeRefreshToken(refreshToken)) throw new AppError('UNAUTHORIZED', 'Invalid refresh token');
-      const at = now();
+      const at = new Date(clock.now());
       const child = deriveChildToken(deps.refreshSecret, refreshToken);
       const result = await sessions.rotate({
         tokenHash: hashRefreshToken(refreshToken),
@@ -153,7 +75,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       switch (result.kind) {
         case 'rotated':
         case 'grace':
-          return grant(result.session, result.role, child, at);
+          return granter.grant(result.session, result.role, child, at);
         case 'unknown':
           throw new AppError('UNAUTHORIZED', 'Invalid refresh token');
         case 'inactive':
@@ -192,22 +114,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
     },
 
-    /** Changes the caller's password and revokes their other sessions. */
-    async changePassword(caller: AccessClaims, current: string, next: string, ip: string): Promise<void> {
-      const user = await users.findById(caller.sub);
-      if (!user) throw new AppError('UNAUTHORIZED', 'Unknown user');
-      const wait = await deps.throttle.retryAfter(user.username, ip);
-      if (wait > 0) throw rateLimited(wait, 'Too many failed attempts; retry later');
-      const verdict = await hasher.verify(user.passwordHash, current);
-      if (!verdict.ok) {
-        await deps.throttle.recordFailure(user.username, ip);
-        throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong');
-      }
-      checkPasswordStrength(next, 'new_password');
-      await users.updatePasswordHash(user.id, await hasher.hash(next), true);
-      const others = await sessions.activeIdsOfUser(user.id, now(), policy.idleTimeoutSeconds, caller.sid);
-      await deps.revoker.revoke(others, 'password_change');
-    },
+    /** Changes the caller's password and revokes their other sessions (this one stays). */
+    changePassword: createChangePasswordUseCase({ ...deps, verifyPassword }),
 
     /**
      * The caller's identity, straight from the verified token: usernames never change and a role

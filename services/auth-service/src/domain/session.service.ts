@@ -1,6 +1,6 @@
 import { AppError, type AccessClaims, type Clock } from '@concord/common';
-import type { Cursor, Page, SessionPolicy, SessionRecord } from './auth.model';
-import type { SessionRepository } from './auth.ports';
+import type { Cursor, Page, RevocationReason, SessionPolicy, SessionRecord } from './auth.model';
+import type { CredentialRepository, SessionRepository } from './auth.ports';
 import type { SessionRevoker } from './session-revoker';
 
 /** Logout scopes of `POST /auth/logout`. */
@@ -9,6 +9,7 @@ export type LogoutScope = 'local' | 'others' | 'global';
 /** Listing, logout and revocation of sessions. */
 export function createSessionService(deps: {
   sessions: SessionRepository;
+  credentials: CredentialRepository;
   revoker: SessionRevoker;
   policy: SessionPolicy;
   clock: Clock;
@@ -16,25 +17,28 @@ export function createSessionService(deps: {
   const { sessions, revoker, policy } = deps;
   const now = () => new Date(deps.clock.now());
 
-  async function othersOf(caller: AccessClaims, includeCurrent: boolean): Promise<string[]> {
-    return sessions.activeIdsOfUser(
-      caller.sub,
-      now(),
-      policy.idleTimeoutSeconds,
-      includeCurrent ? undefined : caller.sid,
-    );
+  /**
+   * Every session of the caller but (for `others`) this one, with a new security stamp in the same
+   * transaction, so a login in flight cannot slip past it (decision 008). The current session is
+   * re-stamped and stays for `others`; for `all` it goes too, even if no longer listed as active.
+   */
+  async function revokeAllOf(caller: AccessClaims, scope: 'others' | 'all', reason: RevocationReason) {
+    const commit = await deps.credentials.revokeAll({
+      userId: caller.sub,
+      ...(scope === 'others' ? { keepSessionId: caller.sid } : { alsoRevoke: [caller.sid] }),
+      reason,
+      now: now(),
+      idleTimeoutSeconds: policy.idleTimeoutSeconds,
+    });
+    if (!commit) throw new AppError('UNAUTHORIZED', 'Unknown user');
+    return revoker.propagate(commit);
   }
 
   return {
     async logout(caller: AccessClaims, scope: LogoutScope): Promise<void> {
-      if (scope === 'local') {
-        await revoker.revoke([caller.sid], 'logout');
-      } else if (scope === 'others') {
-        await revoker.revoke(await othersOf(caller, false), 'logout_others');
-      } else {
-        // The current session goes too, even if it is no longer listed as active.
-        await revoker.revoke([...new Set([caller.sid, ...(await othersOf(caller, true))])], 'logout_global');
-      }
+      if (scope === 'local') await revoker.revoke([caller.sid], 'logout');
+      else if (scope === 'others') await revokeAllOf(caller, 'others', 'logout_others');
+      else await revokeAllOf(caller, 'all', 'logout_global');
     },
 
     async list(
@@ -64,8 +68,7 @@ export function createSessionService(deps: {
 
     /** `DELETE /auth/sessions?scope=others|all` over the caller's own sessions. */
     async revokeOwn(caller: AccessClaims, scope: 'others' | 'all'): Promise<number> {
-      const ids = await othersOf(caller, scope === 'all');
-      return revoker.revoke(ids, scope === 'all' ? 'logout_global' : 'logout_others');
+      return revokeAllOf(caller, scope, scope === 'all' ? 'logout_global' : 'logout_others');
     },
   };
 }

@@ -1,29 +1,25 @@
 import { AppError, type Clock, type Role } from '@concord/common';
 import type { Cursor, Page, SessionPolicy, UserRecord } from './auth.model';
-import type { PasswordHasher, SessionRepository, UserRepository } from './auth.ports';
+import type { CredentialRepository, PasswordHasher, UserRepository } from './auth.ports';
+import { checkPasswordStrength } from './password-policy';
 import type { SessionRevoker } from './session-revoker';
 
 /** User administration (ceo; listing also manager). */
 export function createUserService(deps: {
   users: UserRepository;
-  sessions: SessionRepository;
+  credentials: CredentialRepository;
   hasher: PasswordHasher;
   revoker: SessionRevoker;
   policy: SessionPolicy;
   minPasswordLength: () => number;
   clock: Clock;
 }) {
-  const { users, sessions, revoker } = deps;
+  const { users, credentials, revoker } = deps;
   const now = () => new Date(deps.clock.now());
 
   return {
     async create(username: string, password: string, role: Role): Promise<UserRecord> {
-      const min = deps.minPasswordLength();
-      if (password.length < min) {
-        throw new AppError('VALIDATION_ERROR', 'The password is too short', {
-          errors: [{ path: 'password', message: `must be at least ${min} characters` }],
-        });
-      }
+      checkPasswordStrength(password, deps.minPasswordLength(), 'password');
       return users.create(username, await deps.hasher.hash(password), role);
     },
 
@@ -31,24 +27,31 @@ export function createUserService(deps: {
       return users.list(limit, after);
     },
 
-    /** Changes a role and revokes the user's sessions so no token carries the old role. */
+    /**
+     * Changes a role, the user's stamp and revokes their sessions in one transaction, so no token
+     * carries the old role, not even one of a login in flight (decision 008).
+     */
     async changeRole(userId: string, role: Role): Promise<UserRecord> {
-      const before = await users.findById(userId);
-      if (!before) throw new AppError('RESOURCE_NOT_FOUND', 'No such user');
-      if (before.role === role) return before;
-      const after = await users.changeRole(userId, role);
-      if (!after) throw new AppError('RESOURCE_NOT_FOUND', 'No such user');
-      await revoker.revoke(
-        await sessions.activeIdsOfUser(userId, now(), deps.policy.idleTimeoutSeconds),
-        'role_change',
-      );
-      return after;
+      const result = await credentials.changeRole({
+        userId,
+        role,
+        now: now(),
+        idleTimeoutSeconds: deps.policy.idleTimeoutSeconds,
+      });
+      if (!result) throw new AppError('RESOURCE_NOT_FOUND', 'No such user');
+      await revoker.propagate(result.commit);
+      return result.user;
     },
 
     async revokeSessions(userId: string): Promise<number> {
-      if (!(await users.findById(userId))) throw new AppError('RESOURCE_NOT_FOUND', 'No such user');
-      const ids = await sessions.activeIdsOfUser(userId, now(), deps.policy.idleTimeoutSeconds);
-      return revoker.revoke(ids, 'revoked_by_admin');
+      const commit = await credentials.revokeAll({
+        userId,
+        reason: 'revoked_by_admin',
+        now: now(),
+        idleTimeoutSeconds: deps.policy.idleTimeoutSeconds,
+      });
+      if (!commit) throw new AppError('RESOURCE_NOT_FOUND', 'No such user');
+      return revoker.propagate(commit);
     },
   };
 }

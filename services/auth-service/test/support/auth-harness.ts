@@ -130,9 +130,15 @@ export const PASSWORD = 'correct horse battery staple';
  * `env` overrides configuration (e.g. a short `REVOCATION_LEASE_MS`).
  */
 export async function startAuthHarness(
-  options: { replicas?: number; env?: Record<string, string>; clock?: Clock } = {},
+  options: {
+    replicas?: number;
+    env?: Record<string, string>;
+    clock?: Clock;
+    /** A database the test prepared (migrated); the harness drops it at cleanup. */
+    database?: TestDatabase;
+  } = {},
 ): Promise<AuthHarness> {
-  const db = await createTestDatabase({ migrate: true });
+  const db = options.database ?? (await createTestDatabase({ migrate: true }));
   const dir = mkdtempSync(path.join(tmpdir(), 'concord-auth-'));
   const { file } = await writeKeyFile(dir);
   const prefix = testRedisPrefix();

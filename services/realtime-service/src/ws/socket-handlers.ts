@@ -56,6 +56,7 @@ export function attachSocketHandlers(socket: RealtimeSocket, deps: SocketHandler
 
   // Every incoming event spends a token, acknowledged or not; a flood is answered, then cut.
   socket.use((packet, next) => {
+    if (refusedInARow >= limits.floodDisconnectAfter) return;
     if (bucket.take()) {
       refusedInARow = 0;
       next();
@@ -67,7 +68,8 @@ export function attachSocketHandlers(socket: RealtimeSocket, deps: SocketHandler
     if (refusedInARow === limits.floodDisconnectAfter) {
       deps.onFlood();
       logger.warn({ user_id: data.userId, client_ip: data.clientIp }, 'socket cut: event flood');
-      deps.cut(socket, 'RATE_LIMITED', 'Too many events');
+      // Deferred one turn: events accepted before the flood still get their (asynchronous) acks.
+      setImmediate(() => deps.cut(socket, 'RATE_LIMITED', 'Too many events'));
     }
   });
 

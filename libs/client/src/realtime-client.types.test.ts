@@ -1,11 +1,7 @@
 // Compile-time checks of the realtime event maps (socket.io checks its own with tsd): tsc fails on a
 // line below if the contract drifts. `npm run typecheck` and ts-jest both type-check this file.
 import { RealtimeClient, type RealtimeSocket } from './realtime-client';
-import type {
-  PresenceListAck,
-  RealtimeAck,
-  RealtimeMessage,
-} from './realtime-events';
+import type { PresenceListAck, RealtimeAck, RealtimeMessage } from './realtime-events';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function expectType<T extends true>(): T | undefined {
@@ -19,9 +15,11 @@ export function clientSideContract(client: RealtimeClient, socket: RealtimeSocke
   expectType<Equal<ReturnType<RealtimeClient['refresh']>, Promise<RealtimeAck>>>();
   client.on('message', (m) => {
     expectType<Equal<typeof m, RealtimeMessage>>();
+    return m;
   });
   client.on('presence:join', (e) => {
     expectType<Equal<typeof e.user_id, string>>();
+    return e;
   });
   // @ts-expect-error a message is an object, not a number
   client.on('message', (m: number) => m);

@@ -21,7 +21,8 @@ export interface PresenceEntry {
 }
 
 /** Answer to `presence:list`. */
-export type PresenceListAck = { ok: true; users: PresenceEntry[] } | { ok: false; error: RealtimeErrorPayload };
+export type PresenceListAck =
+  { ok: true; users: PresenceEntry[] } | { ok: false; error: RealtimeErrorPayload };
 
 /** A published message (`POST /api/v1/realtime/…/messages`). */
 export interface RealtimeMessage<T = unknown> {

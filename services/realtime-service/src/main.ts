@@ -59,7 +59,7 @@ export async function startRealtimeService(
 
   const redis = await createRedisClients(config.REDIS_URL, logger, config.REPLICA_ID);
   // Bound once the Socket.IO server exists; the first snapshot load happens before any socket can.
-  let realtime: RealtimeServer | undefined;
+  const bound: { realtime?: RealtimeServer } = {};
   const cache = createRevocationCache({
     store: createRedisRevocationStore(redis, revocationKeys(config.REDIS_PREFIX), logger),
     replicaId: config.REPLICA_ID,
@@ -68,9 +68,9 @@ export async function startRealtimeService(
     tokenToleranceMs: config.JWT_CLOCK_TOLERANCE_SECONDS * 1000,
     clock,
     logger,
-    onRevoked: (entries) => realtime?.cutSessions(entries.map((e) => e.sid)),
+    onRevoked: (entries) => bound.realtime?.cutSessions(entries.map((e) => e.sid)),
     // DESIGN.md section 4, last paragraph: a revocation may reach us only through a (re)load.
-    onSnapshotLoaded: (entries) => realtime?.cutSessions(entries.map((e) => e.sid)),
+    onSnapshotLoaded: (entries) => bound.realtime?.cutSessions(entries.map((e) => e.sid)),
   });
   await cache.start();
   const verifier = createTokenVerifier({
@@ -121,7 +121,7 @@ export async function startRealtimeService(
   });
   const app = createApp({
     authenticator,
-    publish: (room, message) => realtime?.publish(room, message),
+    publish: (room, message) => bound.realtime?.publish(room, message),
     newId,
     now: () => clock.now(),
     resolveClientIp,
@@ -160,7 +160,7 @@ export async function startRealtimeService(
     onDenied: (reason) => denials.inc({ reason }),
     onFlood: () => floods.inc(),
   });
-  realtime = rt;
+  bound.realtime = rt;
   await presenceStore.onTransition((transition) => rt.emitPresence(transition));
   await subscribeConcordEvents({
     clients: redis,

@@ -1,6 +1,13 @@
 import { Redis } from 'ioredis';
 import type { RealtimeMessage, SettingsChangedEvent } from '@concord/client';
-import { collect, eventually, nextEvent, sleep, startRealtimeCluster, type RealtimeCluster } from './support/realtime-harness';
+import {
+  collect,
+  eventually,
+  nextEvent,
+  sleep,
+  startRealtimeCluster,
+  type RealtimeCluster,
+} from './support/realtime-harness';
 
 // Cross-node delivery through the Socket.IO Redis adapter, in both adapter modes (DESIGN.md 6, 9).
 describe.each(['classic', 'sharded'] as const)('delivery with the %s adapter', (adapter) => {
@@ -29,11 +36,19 @@ describe.each(['classic', 'sharded'] as const)('delivery with the %s adapter', (
     await socket.connected();
     const received = nextEvent<RealtimeMessage>(socket, 'message');
 
-    const res = await publish(manager.token, `users/${member.id}/messages`, { event: 'note', data: { n: 1 } });
+    const res = await publish(manager.token, `users/${member.id}/messages`, {
+      event: 'note',
+      data: { n: 1 },
+    });
 
     expect(res.status).toBe(202);
     const message = await received;
-    expect(message).toMatchObject({ channel: `user:${member.id}`, event: 'note', data: { n: 1 }, id: res.body.id });
+    expect(message).toMatchObject({
+      channel: `user:${member.id}`,
+      event: 'note',
+      data: { n: 1 },
+      id: res.body.id,
+    });
     expect(message.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(Math.abs(Date.parse(message.ts) - Date.now())).toBeLessThan(60_000);
   });
@@ -49,7 +64,10 @@ describe.each(['classic', 'sharded'] as const)('delivery with the %s adapter', (
     const seen0 = collect<RealtimeMessage>(onNode0, 'message');
     const seen1 = collect<RealtimeMessage>(onNode1, 'message');
 
-    const res = await publish(ceo.token, `channels/news-${adapter}/messages`, { event: 'headline', data: 'hi' });
+    const res = await publish(ceo.token, `channels/news-${adapter}/messages`, {
+      event: 'headline',
+      data: 'hi',
+    });
 
     expect(res.status).toBe(202);
     await eventually(() => seen0.length === 1 && seen1.length === 1, 5_000, 'both subscribers got it');

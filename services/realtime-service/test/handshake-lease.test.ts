@@ -25,7 +25,11 @@ afterAll(async () => {
 
 it('refuses the handshake with 8001 once the revocation lease has expired', async () => {
   const user = await cluster.user();
-  await cluster.addNode({ REDIS_PREFIX: silentPrefix, REVOCATION_LEASE_MS: '2000', REVOCATION_CLOCK_SKEW_MS: '100' });
+  await cluster.addNode({
+    REDIS_PREFIX: silentPrefix,
+    REVOCATION_LEASE_MS: '2000',
+    REVOCATION_CLOCK_SKEW_MS: '100',
+  });
   const control = cluster.connect(1, user.token);
   await control.connected();
   control.close();

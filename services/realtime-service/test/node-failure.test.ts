@@ -1,7 +1,14 @@
 import path from 'node:path';
 import type { PresenceEvent } from '@concord/client';
 import { freePort, spawnManaged, waitFor, type ManagedProcess } from '../../../test/support/processes';
-import { collect, eventually, nextEvent, sleep, startRealtimeCluster, type RealtimeCluster } from './support/realtime-harness';
+import {
+  collect,
+  eventually,
+  nextEvent,
+  sleep,
+  startRealtimeCluster,
+  type RealtimeCluster,
+} from './support/realtime-harness';
 import { startTcpBalancer } from './support/tcp-balancer';
 
 // Node death and graceful shutdown with real processes (npm run build first): the nodes under
@@ -62,7 +69,7 @@ describe.each(['classic', 'sharded'] as const)('node failure with the %s adapter
     return cluster.connect(0, token, { url });
   }
 
-  it("when a node is SIGKILLed, its users leave within 15 s, observed from the other node", async () => {
+  it('when a node is SIGKILLed, its users leave within 15 s, observed from the other node', async () => {
     const doomed = await spawnNode();
     const observer = await watcher();
     const user = await cluster.user();
@@ -103,7 +110,11 @@ describe.each(['classic', 'sharded'] as const)('node failure with the %s adapter
     await eventually(async () => (await connections()) === 3, 5_000, 'never saw 3 connections');
 
     doomed.process.child.kill('SIGKILL');
-    await eventually(async () => (await connections()) === 1, PRESENCE_BOUND_MS, 'the dead node was not reaped');
+    await eventually(
+      async () => (await connections()) === 1,
+      PRESENCE_BOUND_MS,
+      'the dead node was not reaped',
+    );
     const leavesAfterReap = leaves.filter((e) => e.user_id === user.id).length;
     const closedAt = Date.now();
     tabs[2]!.close();
@@ -141,14 +152,20 @@ describe.each(['classic', 'sharded'] as const)('node failure with the %s adapter
       const signalledAt = Date.now();
       leaving.process.child.kill('SIGTERM');
       await eventually(
-        async () => moved.some((m) => m.length > 0) && clients.every((c) => c.socket.connected) && (await connections()) === 4,
+        async () =>
+          moved.some((m) => m.length > 0) &&
+          clients.every((c) => c.socket.connected) &&
+          (await connections()) === 4,
         RECONNECT_BOUND_MS,
         'the clients did not all reconnect to the other node',
       );
       const reconnectedAfterMs = Date.now() - signalledAt;
 
       expect(reconnectedAfterMs).toBeLessThanOrEqual(RECONNECT_BOUND_MS);
-      expect(moved.map((m) => m[0] ?? 'stayed').filter((r) => r !== 'stayed')).toEqual(['transport close', 'transport close']);
+      expect(moved.map((m) => m[0] ?? 'stayed').filter((r) => r !== 'stayed')).toEqual([
+        'transport close',
+        'transport close',
+      ]);
       expect(await exited).toBe(0);
     } finally {
       await balancer.close();

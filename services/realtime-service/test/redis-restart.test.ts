@@ -1,6 +1,13 @@
 import { Pool } from 'pg';
 import { startPrivateRedis, type PrivateRedis } from '../../../test/support/private-redis';
-import { collect, eventually, nextEvent, sleep, startRealtimeCluster, type RealtimeCluster } from './support/realtime-harness';
+import {
+  collect,
+  eventually,
+  nextEvent,
+  sleep,
+  startRealtimeCluster,
+  type RealtimeCluster,
+} from './support/realtime-harness';
 
 // A private redis-server that the tests kill and restart (Redis keeps nothing on disk). Bounds are
 // generous: auth-service must re-seed and every node reload before anything can be judged.

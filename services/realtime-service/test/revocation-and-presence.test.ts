@@ -1,5 +1,12 @@
 import type { PresenceEvent } from '@concord/client';
-import { collect, eventually, nextEvent, sleep, startRealtimeCluster, type RealtimeCluster } from './support/realtime-harness';
+import {
+  collect,
+  eventually,
+  nextEvent,
+  sleep,
+  startRealtimeCluster,
+  type RealtimeCluster,
+} from './support/realtime-harness';
 
 describe('revocation through auth-service', () => {
   let cluster: RealtimeCluster;
@@ -22,7 +29,10 @@ describe('revocation through auth-service', () => {
 
     await other.http.revokeSession(user.sid);
 
-    expect(await Promise.all(notices)).toEqual([{ reason: 'session_revoked' }, { reason: 'session_revoked' }]);
+    expect(await Promise.all(notices)).toEqual([
+      { reason: 'session_revoked' },
+      { reason: 'session_revoked' },
+    ]);
     expect(await Promise.all(disconnects)).toEqual(['io server disconnect', 'io server disconnect']);
     await sleep(300);
     expect(kept.map((s) => s.socket.connected)).toEqual([true, true]);
@@ -56,7 +66,11 @@ describe.each(['classic', 'sharded'] as const)('presence with the %s adapter', (
     const user = await cluster.user();
     const of = (events: PresenceEvent[]) => events.filter((e) => e.user_id === user.id).length;
 
-    const tabs = [cluster.connect(0, user.token), cluster.connect(0, user.token), cluster.connect(1, user.token)];
+    const tabs = [
+      cluster.connect(0, user.token),
+      cluster.connect(0, user.token),
+      cluster.connect(1, user.token),
+    ];
     await Promise.all(tabs.map((t) => t.connected()));
     await eventually(() => of(watch.joins) === 1, 5_000, 'no join');
     const listed = await watch.socket.presence();
@@ -69,7 +83,10 @@ describe.each(['classic', 'sharded'] as const)('presence with the %s adapter', (
     await sleep(300);
 
     expect(listed).toMatchObject({ ok: true });
-    expect(listed.ok && listed.users.find((u) => u.user_id === user.id)).toEqual({ user_id: user.id, connections: 3 });
+    expect(listed.ok && listed.users.find((u) => u.user_id === user.id)).toEqual({
+      user_id: user.id,
+      connections: 3,
+    });
     expect(leavesWhileOneTabLeft).toBe(0);
     expect([of(watch.joins), of(watch.leaves)]).toEqual([1, 1]);
   });

@@ -1,5 +1,11 @@
 import { RealtimeConnectError } from '@concord/client';
-import { eventually, nextEvent, sleep, startRealtimeCluster, type RealtimeCluster } from './support/realtime-harness';
+import {
+  eventually,
+  nextEvent,
+  sleep,
+  startRealtimeCluster,
+  type RealtimeCluster,
+} from './support/realtime-harness';
 import { tokenForge } from './support/token-forge';
 
 // Token expiry, auth:refresh and the cluster-wide socket cap (DESIGN.md section 6).
@@ -88,7 +94,9 @@ describe('expiry', () => {
     const socket = cluster.connect(0, token);
     await socket.connected();
 
-    const ack = await socket.refresh(await forge.forged({ sub: user.id, sid: user.sid, role: 'ceo', expiresIn: 3600 }));
+    const ack = await socket.refresh(
+      await forge.forged({ sub: user.id, sid: user.sid, role: 'ceo', expiresIn: 3600 }),
+    );
 
     expect(ack).toMatchObject({ ok: false, error: { code: 1000 } });
   });

@@ -9,7 +9,11 @@ let forge: Awaited<ReturnType<typeof tokenForge>>;
 beforeAll(async () => {
   cluster = await startRealtimeCluster({
     nodes: 2,
-    env: { REALTIME_EVENTS_PER_SECOND: '5', REALTIME_EVENT_BURST: '10', REALTIME_FLOOD_DISCONNECT_AFTER: '15' },
+    env: {
+      REALTIME_EVENTS_PER_SECOND: '5',
+      REALTIME_EVENT_BURST: '10',
+      REALTIME_FLOOD_DISCONNECT_AFTER: '15',
+    },
   });
   forge = await tokenForge(cluster.auth.keyFile);
 });
@@ -111,7 +115,9 @@ describe('subscribe', () => {
 
     await socket.subscribe('budget:acquisition-of-acme');
 
-    const line = cluster.logs[0]!.lines().find((l) => l.msg === 'channel subscription denied' && l.user_id === member.id);
+    const line = cluster.logs[0]!.lines().find(
+      (l) => l.msg === 'channel subscription denied' && l.user_id === member.id,
+    );
     expect(line?.channel).toMatch(/^budget:#[0-9a-f]{12}$/);
     expect(JSON.stringify(cluster.logs[0]!.lines())).not.toContain('acquisition-of-acme');
   });
@@ -121,7 +127,11 @@ describe('subscribe', () => {
     const socket = cluster.connect(0, member.token);
     await socket.connected();
 
-    const acks = [await socket.subscribe('News'), await socket.subscribe(''), await socket.subscribe(`x${'y'.repeat(128)}`)];
+    const acks = [
+      await socket.subscribe('News'),
+      await socket.subscribe(''),
+      await socket.subscribe(`x${'y'.repeat(128)}`),
+    ];
 
     expect(acks.map((a) => (a.ok ? 'ok' : a.error.code))).toEqual([2000, 2000, 2000]);
   });
@@ -163,7 +173,9 @@ describe('event floods', () => {
     const closing = nextEvent<{ code: number }>(socket, 'connection:closing');
     const disconnected = nextEvent<string>(socket, 'disconnect');
 
-    const acks = await Promise.all(Array.from({ length: 40 }, (_, i) => socket.subscribe(`flood-${i}`).catch(() => undefined)));
+    const acks = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => socket.subscribe(`flood-${i}`).catch(() => undefined)),
+    );
 
     const codes = acks.map((a) => (a === undefined ? 'none' : a.ok ? 'ok' : a.error.code));
     expect(codes.filter((c) => c === 'ok').length).toBeGreaterThan(0);

@@ -3,15 +3,24 @@ import { checkPublish, checkSubscribe, redactChannel, targetOf } from './channel
 const me = { userId: '0190c7a4-0000-7000-8000-000000000001', role: 'member' as const };
 
 describe('checkSubscribe', () => {
-  it.each(['news', 'settings', 'presence', 'a', 'team:x.y_z-1', `a${'b'.repeat(127)}`])('grants %s to a member', (c) => {
-    expect(checkSubscribe(c, me)).toBeUndefined();
-  });
-  it.each(['', 'News', ':x', '-x', 'a b', `a${'b'.repeat(128)}`, 'ch/x'])('answers invalid-name for %j', (c) => {
-    expect(checkSubscribe(c, me)).toBe('invalid-name');
-  });
-  it.each(['session', `session:${me.userId}`, 'internal', 'internal:x'])('never grants %s, not even to a ceo', (c) => {
-    expect(checkSubscribe(c, { ...me, role: 'ceo' })).toBe('forbidden');
-  });
+  it.each(['news', 'settings', 'presence', 'a', 'team:x.y_z-1', `a${'b'.repeat(127)}`])(
+    'grants %s to a member',
+    (c) => {
+      expect(checkSubscribe(c, me)).toBeUndefined();
+    },
+  );
+  it.each(['', 'News', ':x', '-x', 'a b', `a${'b'.repeat(128)}`, 'ch/x'])(
+    'answers invalid-name for %j',
+    (c) => {
+      expect(checkSubscribe(c, me)).toBe('invalid-name');
+    },
+  );
+  it.each(['session', `session:${me.userId}`, 'internal', 'internal:x'])(
+    'never grants %s, not even to a ceo',
+    (c) => {
+      expect(checkSubscribe(c, { ...me, role: 'ceo' })).toBe('forbidden');
+    },
+  );
   it('grants the own user channel only', () => {
     expect(checkSubscribe(`user:${me.userId}`, me)).toBeUndefined();
     expect(checkSubscribe('user:0190c7a4-0000-7000-8000-000000000002', me)).toBe('forbidden');
@@ -38,7 +47,11 @@ describe('checkPublish and targetOf', () => {
     expect(checkPublish('budget:q3')).toBeUndefined();
   });
   it('routes user channels to the user room and others to ch: rooms', () => {
-    expect(targetOf(`user:${me.userId}`)).toEqual({ kind: 'user', userId: me.userId, room: `u:${me.userId}` });
+    expect(targetOf(`user:${me.userId}`)).toEqual({
+      kind: 'user',
+      userId: me.userId,
+      room: `u:${me.userId}`,
+    });
     expect(targetOf('news')).toEqual({ kind: 'shared', room: 'ch:news' });
   });
 });

@@ -19,8 +19,7 @@ export type ChannelDenial = 'invalid-name' | 'forbidden';
 /** A channel as the server routes it. */
 export type ChannelTarget =
   /** `user:{id}`: delivered through the server-only room `u:{id}`, never a subscription. */
-  | { kind: 'user'; userId: string; room: string }
-  | { kind: 'shared'; room: string };
+  { kind: 'user'; userId: string; room: string } | { kind: 'shared'; room: string };
 
 function firstSegment(channel: string): string {
   const colon = channel.indexOf(':');

@@ -73,7 +73,10 @@ export function createPresenceTracker(options: PresenceTrackerOptions): Presence
     async start() {
       await reassert();
       timers = [
-        setInterval(() => heartbeat().catch((err: unknown) => options.onError(err, 'heartbeat')), options.heartbeatMs),
+        setInterval(
+          () => heartbeat().catch((err: unknown) => options.onError(err, 'heartbeat')),
+          options.heartbeatMs,
+        ),
         setInterval(() => {
           store.reap().catch((err: unknown) => options.onError(err, 'reap'));
         }, options.sweepMs),

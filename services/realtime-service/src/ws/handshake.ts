@@ -1,4 +1,10 @@
-import { AppError, type Authenticator, type ClientIpResolver, type Clock, type Logger } from '@concord/common';
+import {
+  AppError,
+  type Authenticator,
+  type ClientIpResolver,
+  type Clock,
+  type Logger,
+} from '@concord/common';
 import type { ExtendedError } from 'socket.io';
 import type { PresenceTracker } from '../domain/presence-tracker';
 import { errorPayload } from './ack-errors';
@@ -38,7 +44,8 @@ export function handshakeMiddleware(deps: HandshakeDeps) {
     }
     const auth = await deps.authenticator.authenticate(handshakeToken(socket));
     // The verifier tolerates clock skew past exp; a socket may not start a life it would lose at once.
-    if (auth.exp * 1000 <= deps.clock.now()) throw new AppError('UNAUTHORIZED', 'The access token has expired');
+    if (auth.exp * 1000 <= deps.clock.now())
+      throw new AppError('UNAUTHORIZED', 'The access token has expired');
     const peer = socket.request.socket;
     const client = deps.resolveClientIp(
       peer.remoteAddress ?? '',

@@ -1,6 +1,12 @@
 import type http from 'node:http';
 import type { PresenceEvent, RealtimeMessage, SettingsChangedEvent } from '@concord/client';
-import { AppError, type Authenticator, type ClientIpResolver, type Clock, type Logger } from '@concord/common';
+import {
+  AppError,
+  type Authenticator,
+  type ClientIpResolver,
+  type Clock,
+  type Logger,
+} from '@concord/common';
 import { Server } from 'socket.io';
 import { sessionRoom, userRoom, type ChannelDenial } from '../domain/channel-policy';
 import type { PresenceStore, PresenceTransition } from '../domain/presence.ports';
@@ -127,7 +133,9 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
       // While draining, entries stay until the node deregisters: the clients are reconnecting to
       // other nodes meanwhile, so their users never flicker offline.
       if (draining) return;
-      deps.presence.untrack(socket.id).catch((err: unknown) => logger.warn({ err }, 'presence release failed'));
+      deps.presence
+        .untrack(socket.id)
+        .catch((err: unknown) => logger.warn({ err }, 'presence release failed'));
     });
   });
 

@@ -42,7 +42,9 @@ export async function createSocketAdapter(options: SocketAdapterOptions): Promis
     ['adapter-pub', pub],
     ['adapter-sub', sub],
   ] as const) {
-    client.on('error', (err: Error) => options.logger.warn({ err: err.message, role }, 'redis connection error'));
+    client.on('error', (err: Error) =>
+      options.logger.warn({ err: err.message, role }, 'redis connection error'),
+    );
   }
   await Promise.all([pub.connect(), sub.connect()]);
   const key = `${options.prefix}socket.io`;

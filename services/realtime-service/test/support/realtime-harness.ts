@@ -1,5 +1,10 @@
 import { Writable } from 'node:stream';
-import { ConcordClient, connectRealtime, type RealtimeClient, type RealtimeClientOptions } from '@concord/client';
+import {
+  ConcordClient,
+  connectRealtime,
+  type RealtimeClient,
+  type RealtimeClientOptions,
+} from '@concord/client';
 import type { Role } from '@concord/common';
 import {
   PASSWORD,
@@ -174,10 +179,13 @@ export async function startRealtimeCluster(options: RealtimeClusterOptions = {})
 export function nextEvent<T = unknown>(client: RealtimeClient, event: string, timeoutMs = 5_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs);
-    client.socket.once(event as never, ((payload: T) => {
-      clearTimeout(timer);
-      resolve(payload);
-    }) as never);
+    client.socket.once(
+      event as never,
+      ((payload: T) => {
+        clearTimeout(timer);
+        resolve(payload);
+      }) as never,
+    );
   });
 }
 
@@ -189,7 +197,11 @@ export function collect<T = unknown>(client: RealtimeClient, event: string): T[]
 }
 
 /** Polls `check` every 50 ms until true or `timeoutMs` (then throws `message`). */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, message: string) {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  message: string,
+) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(message);

@@ -7,7 +7,9 @@ export interface TcpBalancer {
 }
 
 /** Listens on a free loopback port and forwards each connection to one of `backends` (host:port). */
-export async function startTcpBalancer(backends: () => { host: string; port: number }[]): Promise<TcpBalancer> {
+export async function startTcpBalancer(
+  backends: () => { host: string; port: number }[],
+): Promise<TcpBalancer> {
   let next = 0;
   const open = new Set<net.Socket>();
   const server = net.createServer((client) => {

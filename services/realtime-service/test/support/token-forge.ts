@@ -16,12 +16,14 @@ export interface ForgedClaims {
  * e.g. one expiring in a few seconds) or with a key of the attacker's own (a forgery).
  */
 export async function tokenForge(keyFile: string, issuer = 'https://localhost:8443', audience = 'concord') {
-  const file = JSON.parse(readFileSync(keyFile, 'utf8')) as { keys: (JWK & { kid: string; status: string })[] };
+  const file = JSON.parse(readFileSync(keyFile, 'utf8')) as {
+    keys: (JWK & { kid: string; status: string })[];
+  };
   const active = file.keys.find((k) => k.status === 'active')!;
   const genuineKey = await importJWK(active, 'EdDSA');
   const forgedKey = (await generateKeyPair('EdDSA')).privateKey;
 
-  function sign(claims: ForgedClaims, key: CryptoKey | Uint8Array, kid: string): Promise<string> {
+  function sign(claims: ForgedClaims, key: Parameters<SignJWT['sign']>[0], kid: string): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ sid: claims.sid, role: claims.role, jti: randomUUID() })
       .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })

@@ -20,6 +20,11 @@ export interface RevocationCacheOptions {
   logger: Logger;
   /** Called after entries are applied (realtime disconnects the sessions' sockets). */
   onRevoked?: (entries: RevocationEntry[]) => void;
+  /**
+   * Called with every entry of a snapshot after each (re)load merged it: a revocation published while
+   * this process was disconnected arrives only this way (realtime then cuts those sessions' sockets).
+   */
+  onSnapshotLoaded?: (entries: RevocationEntry[]) => void;
 }
 
 /** Why a cache refuses to vouch for any token right now. */
@@ -100,6 +105,7 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
       merge(entries);
       loadedEpoch = epoch;
       logger.info({ epoch, entries: entries.length }, 'revocation snapshot loaded');
+      options.onSnapshotLoaded?.(entries);
     } finally {
       if (generation === loadGeneration) loading = false;
     }

@@ -1,0 +1,79 @@
+import { Pool } from 'pg';
+import { startPrivateRedis, type PrivateRedis } from '../../../test/support/private-redis';
+import {
+  collect,
+  eventually,
+  nextEvent,
+  sleep,
+  startRealtimeCluster,
+  type RealtimeCluster,
+} from './support/realtime-harness';
+
+// A private redis-server that the tests kill and restart (Redis keeps nothing on disk). Bounds are
+// generous: auth-service must re-seed and every node reload before anything can be judged.
+const RECOVERY_BOUND_MS = 20_000;
+
+let redis: PrivateRedis;
+let cluster: RealtimeCluster;
+
+beforeAll(async () => {
+  redis = await startPrivateRedis();
+  cluster = await startRealtimeCluster({ nodes: 2, authEnv: { REDIS_URL: redis.url } });
+});
+afterAll(async () => {
+  await cluster?.cleanup();
+  await redis?.cleanup();
+});
+
+async function restartRedis(duringOutage: () => Promise<void> = async () => undefined): Promise<void> {
+  await redis.kill();
+  await duringOutage();
+  await redis.start();
+}
+
+it('cuts the sockets of a session revoked while Redis was down, once the snapshot is reloaded', async () => {
+  const user = await cluster.user();
+  const other = await cluster.login(user);
+  const revoked = [cluster.connect(0, user.token), cluster.connect(1, user.token)];
+  const kept = cluster.connect(0, other.token);
+  await Promise.all([...revoked, kept].map((s) => s.connected()));
+  const notices = revoked.map((s) => nextEvent(s, 'session:revoked', RECOVERY_BOUND_MS));
+  const disconnects = revoked.map((s) => nextEvent<string>(s, 'disconnect', RECOVERY_BOUND_MS));
+  const keptNotices = collect(kept, 'session:revoked');
+
+  // The revocation is committed in Postgres while no message can be published: it reaches the
+  // realtime nodes only through the snapshot auth-service re-seeds after the restart.
+  await restartRedis(async () => {
+    const pool = new Pool({ connectionString: cluster.auth.db.url, max: 1 });
+    try {
+      await pool.query('UPDATE sessions SET revoked_at = now() WHERE id = $1', [user.sid]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  expect(await Promise.all(notices)).toEqual([{ reason: 'session_revoked' }, { reason: 'session_revoked' }]);
+  expect(await Promise.all(disconnects)).toEqual(['io server disconnect', 'io server disconnect']);
+  await sleep(300);
+  expect(kept.socket.connected).toBe(true);
+  expect(keptNotices).toEqual([]);
+}, 60_000);
+
+it('re-asserts every live socket after a Redis restart, so presence is whole again', async () => {
+  const [a, b] = [await cluster.user(), await cluster.user()];
+  const sockets = [cluster.connect(0, a.token), cluster.connect(1, a.token), cluster.connect(1, b.token)];
+  await Promise.all(sockets.map((s) => s.connected()));
+
+  await restartRedis();
+
+  await eventually(
+    async () => {
+      const list = await sockets[2]!.presence().catch(() => undefined);
+      if (!list?.ok) return false;
+      const count = (id: string) => list.users.find((u) => u.user_id === id)?.connections;
+      return count(a.id) === 2 && count(b.id) === 1;
+    },
+    RECOVERY_BOUND_MS,
+    'presence was not re-asserted after the restart',
+  );
+}, 60_000);

@@ -79,6 +79,7 @@ export async function startRealtimeService(
     audience: config.JWT_AUDIENCE,
     algorithms: ['EdDSA'],
     clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
+    maxLifetimeSeconds: config.JWT_MAX_ACCESS_TTL_SECONDS,
     clock,
   });
   const authenticator = createAuthenticator(verifier, cache);

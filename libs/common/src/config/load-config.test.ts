@@ -108,6 +108,14 @@ describe('loadConfig with the base schema', () => {
       ]);
     });
 
+    it('reads the IPv4-compatible ::127.0.0.2 as the IPv6 address it is, not as 127.0.0.2', () => {
+      const config = loadConfig(schema, { TRUSTED_PROXIES: '::127.0.0.2' });
+
+      expect(config.TRUSTED_PROXIES.map(([address, prefix]) => `${address.toString()}/${prefix}`)).toEqual([
+        '::7f00:2/128',
+      ]);
+    });
+
     it.each([
       'not-an-ip',
       '10.0.0.0/33',
@@ -120,6 +128,9 @@ describe('loadConfig with the base schema', () => {
       '010.0.0.1',
       '10.0.0.0/8,,::1',
       '2001:db8::/129',
+      'fe80::1%eth0',
+      '::ffff:0x7f.0.0.2',
+      '::ffff:127.0.0.02',
     ])('refuses %j', (value) => {
       const err = configError({ TRUSTED_PROXIES: value });
 

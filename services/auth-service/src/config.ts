@@ -1,9 +1,9 @@
-import { baseEnvSchema, envInt, loadConfig, withTlsPairing } from '@concord/common';
+import { baseEnvSchema, envInt, loadConfig, withBaseRules } from '@concord/common';
 import { z } from 'zod';
 
 const DAY = 86_400;
 
-const schema = withTlsPairing(
+const schema = withBaseRules(
   baseEnvSchema({ service: 'auth-service', port: 4101, metricsPort: 9101 }).extend({
     JWT_KEYS_FILE: z.string().min(1, 'required: the private JWK set shared by every auth replica'),
     REFRESH_TOKEN_SECRET: z

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { baseEnvSchema, checkTlsPairing, withTlsPairing } from './base-config';
+import { baseEnvSchema, checkTlsPairing, withBaseRules, withTlsPairing } from './base-config';
 import { ConfigError, exposureWarning, loadConfig } from './load-config';
 
 const schema = baseEnvSchema({ service: 'x', port: 1, metricsPort: 2 }).superRefine(checkTlsPairing);
@@ -215,6 +215,44 @@ describe('loadConfig with the base schema', () => {
 
     expect(err.message).toMatch(/^ {2}- PORT: /m);
     expect(err.message).toMatch(/^ {2}- TLS_KEY_FILE: .*set together/m);
+  });
+
+  describe('with withBaseRules', () => {
+    const ruled = withBaseRules(baseEnvSchema({ service: 'x', port: 1, metricsPort: 2 }));
+
+    it('refuses REVOCATION_CLOCK_SKEW_MS at half of REVOCATION_LEASE_MS', () => {
+      const err = configError({ REVOCATION_LEASE_MS: '2000', REVOCATION_CLOCK_SKEW_MS: '1000' }, ruled);
+
+      expect(err.problems).toEqual(['REVOCATION_CLOCK_SKEW_MS: must be below half of REVOCATION_LEASE_MS']);
+    });
+
+    it('accepts the default skew and lease', () => {
+      expect(loadConfig(ruled, {})).toMatchObject({
+        REVOCATION_LEASE_MS: 10_000,
+        REVOCATION_CLOCK_SKEW_MS: 250,
+      });
+    });
+
+    it('names the skew, a bad port and a half TLS pair in one ConfigError', () => {
+      const err = configError(
+        { PORT: 'eighty', TLS_CERT_FILE: cert, REVOCATION_LEASE_MS: '1000', REVOCATION_CLOCK_SKEW_MS: '600' },
+        ruled,
+      );
+
+      expect(err.problems.map((p) => p.split(':')[0]).sort()).toEqual([
+        'PORT',
+        'REVOCATION_CLOCK_SKEW_MS',
+        'TLS_KEY_FILE',
+      ]);
+    });
+
+    it('leaves a skew that is itself invalid to its own issue', () => {
+      const err = configError({ REVOCATION_CLOCK_SKEW_MS: 'soon' }, ruled);
+
+      expect(err.problems).toHaveLength(1);
+      expect(err.problems[0]).toMatch(/^REVOCATION_CLOCK_SKEW_MS: /);
+      expect(err.problems[0]).not.toMatch(/half/);
+    });
   });
 
   it('with a plain superRefine, zod skips the TLS pairing check when another key is bad', () => {

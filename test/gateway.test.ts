@@ -11,7 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 
-import { ERROR_CATALOGUE } from '../libs/common/src/errors/error-catalogue';
+import { ERROR_CATALOGUE, problemType, type ErrorName } from '../libs/common/src/errors/error-catalogue';
+import { NOT_DEPLOYED_PROBLEM } from '../proxy/gateway-problems';
 import { GATEWAY_PROBLEMS, renderNginxConfig, startNginx } from '../proxy/nginx';
 import { ensureTlsMaterial } from '../proxy/tls';
 
@@ -238,7 +239,8 @@ function expectProblem(reply: Reply, status: number, code: number, error: string
     status,
     code,
     error,
-    type: `urn:concord:error:${error.toLowerCase().replace(/_/g, '-')}`,
+    // The services' own implementation of the type URI, so the two catalogues are checked against each other.
+    type: problemType(error as ErrorName),
     request_id: reply.headers['x-request-id'],
   });
   expect(body.request_id).toMatch(/^[0-9a-f]{32}$/);
@@ -309,18 +311,17 @@ describe('gateway rendering', () => {
     expect(() => renderNginxConfig({ ...base, tlsCert: '/tmp/x"; user nobody;' })).toThrow(/invalid tlsCert/);
   });
 
-  it('answers the same codes, names and titles as the shared error catalogue', () => {
-    for (const problem of GATEWAY_PROBLEMS) {
-      const entry = ERROR_CATALOGUE[problem.error as keyof typeof ERROR_CATALOGUE];
-      expect({ error: problem.error, code: problem.code, title: problem.title }).toEqual({
-        error: problem.error,
-        code: entry.code,
-        title: entry.title,
-      });
+  it.each([...GATEWAY_PROBLEMS, NOT_DEPLOYED_PROBLEM].map((p) => [p.location, p] as const))(
+    'answers %s with the code and title the shared error catalogue gives its error name',
+    (_location, problem) => {
+      expect(Object.keys(ERROR_CATALOGUE)).toContain(problem.error);
+      const entry = ERROR_CATALOGUE[problem.error as ErrorName];
+
+      expect({ code: problem.code, title: problem.title }).toEqual({ code: entry.code, title: entry.title });
       // 502 and 504 keep their own status (RFC 9457: `status` equals the HTTP status).
-      if (![502, 504].includes(problem.status)) expect(problem.status).toBe(entry.status);
-    }
-  });
+      expect(problem.status).toBe([502, 504].includes(problem.status) ? problem.from[0] : entry.status);
+    },
+  );
 });
 
 describe('gateway with healthy upstreams and the replica header exposed', () => {

@@ -11,6 +11,8 @@ const { GATEWAY_PROBLEMS, NOT_DEPLOYED_PROBLEM, UNAVAILABLE_RETRY_AFTER_S } = re
  * @typedef {{ host: string, port: number }} ListenAddress
  * @typedef {'auth' | 'settings' | 'realtime'} UpstreamName
  * @typedef {{ auth?: string[], settings?: string[], realtime?: string[] }} Upstreams
+ * @typedef {'login' | 'refresh' | 'password' | 'revoke'} CredentialEndpoint
+ * @typedef {{ rate: string, burst: number }} RateLimit nginx `limit_req` rate (`10r/s`, `30r/m`) and burst
  *
  * @typedef {object} NginxConfigOptions
  * @property {string} runDir absolute directory for pid, logs and temp files
@@ -21,8 +23,8 @@ const { GATEWAY_PROBLEMS, NOT_DEPLOYED_PROBLEM, UNAVAILABLE_RETRY_AFTER_S } = re
  * @property {string} [proxyBind] source address of upstream connections (default 127.0.0.2)
  * @property {Upstreams} upstreams `host:port` lists; a service with an empty list answers 503
  * @property {boolean} exposeReplicaHeader pass the services' `X-Concord-Replica` through
- * @property {string} [loginRate] limit_req rate for POST /api/v1/auth/login per client IP (default 10r/s)
- * @property {number} [loginBurst] limit_req burst for the login zone (default 20)
+ * @property {Partial<Record<CredentialEndpoint, RateLimit>>} [credentialLimits] per-address limit of POST on
+ *   each credential endpoint `/api/v1/auth/<name>` (default 10r/s, burst 20 each)
  * @property {string} [clientMaxBodySize] default 1m
  * @property {string} [largeClientHeaderBuffers] `number size`, default `4 8k`
  * @property {string} [largeHeaderBuffers] alias of largeClientHeaderBuffers
@@ -52,6 +54,46 @@ const ROUTES = Object.freeze([
 /** @type {readonly UpstreamName[]} */
 const UPSTREAM_NAMES = Object.freeze(['auth', 'settings', 'realtime']);
 
+/**
+ * The endpoints that take a credential (password, refresh token, access token) and therefore a
+ * per-address limit: `POST /api/v1/auth/<name>`.
+ * @type {readonly CredentialEndpoint[]}
+ */
+const CREDENTIAL_ENDPOINTS = Object.freeze(['login', 'refresh', 'password', 'revoke']);
+
+/** @type {RateLimit} */
+const DEFAULT_CREDENTIAL_LIMIT = Object.freeze({ rate: '10r/s', burst: 20 });
+
+/** One 16-bit group as ngx_inet6_ntop prints it: lower-case hex without leading zeros. */
+const G = '[0-9a-f]{1,4}';
+
+/**
+ * `$remote_addr` -> the client's bucket for per-address limits: an IPv4 address as it is, an IPv6
+ * address as its /64 (DESIGN.md section 4: one IPv6 subscriber usually holds a whole /64, so a
+ * per-address limit keyed on the full address would give it 2^64 budgets). nginx has no prefix
+ * function, so the /64 is read off the text, which ngx_inet6_ntop prints RFC 5952 style: lower-case
+ * hex without leading zeros, the first longest run of two or more zero groups as `::`, and a dotted
+ * IPv4 tail only for `::ffff:a.b.c.d` and for addresses whose first 96 bits are zero (`::a.b.c.d`).
+ * One pattern per place the `::` can sit relative to the first four groups; first match wins.
+ * @type {ReadonlyArray<readonly [string, string]>}
+ */
+const CLIENT_BUCKETS = Object.freeze([
+  // IPv4, and IPv4-mapped IPv6 (an IPv4 client of a dual-stack socket): the IPv4 address.
+  ['~^(\\d+\\.\\d+\\.\\d+\\.\\d+)$', '$1'],
+  ['~^::ffff:(\\d+\\.\\d+\\.\\d+\\.\\d+)$', '$1'],
+  // The first four groups are written out (no `::`, or it comes after them).
+  [`~^(${G}):(${G}):(${G}):(${G}):`, '$1:$2:$3:$4::/64'],
+  // `::` after three, two or one groups; after one it covers the fourth group unless five follow.
+  [`~^(${G}):(${G}):(${G})::`, '$1:$2:$3:0::/64'],
+  [`~^(${G}):(${G})::`, '$1:$2:0:0::/64'],
+  [`~^(${G})::(${G}):${G}:${G}:${G}:${G}$`, '$1:0:0:$2::/64'],
+  [`~^(${G})::`, '$1:0:0:0::/64'],
+  // A leading `::` covers the first four groups unless six or five groups follow it.
+  [`~^::(${G}):(${G}):${G}:${G}:${G}:${G}$`, '0:0:$1:$2::/64'],
+  [`~^::(${G}):${G}:${G}:${G}:${G}$`, '0:0:0:$1::/64'],
+  ['~^::', '0:0:0:0::/64'],
+]);
+
 /** Mozilla "intermediate" (generator 6.x): TLS 1.2 AEAD suites with forward secrecy; 1.3 suites are fixed. */
 const MOZILLA_INTERMEDIATE_CIPHERS = [
   'ECDHE-ECDSA-AES128-GCM-SHA256',
@@ -77,7 +119,10 @@ function renderNginxConfig(opts) {
   const o = normalizeOptions(opts);
   const httpsPort = o.httpsListen[0]?.port;
   if (httpsPort === undefined) throw new Error('renderNginxConfig: httpsListen needs at least one address');
-  const loginRetryAfter = retryAfterForRate(o.loginRate);
+  // One 429 body serves every limit, so it names the longest wait any of them imposes.
+  const limitedRetryAfter = Math.max(
+    ...CREDENTIAL_ENDPOINTS.map((name) => retryAfterForRate(o.credentialLimits[name].rate)),
+  );
   const redirectTarget = httpsPort === 443 ? 'https://$host' : `https://$host:${httpsPort}`;
 
   /** @type {string[]} */
@@ -142,14 +187,29 @@ function renderNginxConfig(opts) {
     "    default '';",
     '  }',
     '',
-    '  # Only POST is limited: an empty key is not accounted, so GET/OPTIONS on the path stay free.',
-    '  map $request_method $concord_login_limit_key {',
-    '    POST $binary_remote_addr;',
+    '  # Per-address limits count an IPv4 address, or the /64 of an IPv6 one (docs/gateway.md).',
+    ...clientBucketMap('$remote_addr', '$concord_client_bucket').map(indent(2)),
+    '',
+    '  # Only POST is limited: an empty key is not accounted, so GET/HEAD/OPTIONS on the paths stay free.',
+    '  map $request_method $concord_credential_key {',
+    '    POST $concord_client_bucket;',
     "    default '';",
     '  }',
-    `  limit_req_zone $concord_login_limit_key zone=concord_login:10m rate=${o.loginRate};`,
+    ...CREDENTIAL_ENDPOINTS.map(
+      (name) =>
+        `  limit_req_zone $concord_credential_key zone=concord_${name}:10m rate=${o.credentialLimits[name].rate};`,
+    ),
     '  limit_req_status 429;',
     '  limit_req_log_level warn;',
+    '',
+    '  # Request targets that nginx and the services would read differently: a fragment (`#`, never part',
+    "  # of a request target, RFC 9112 section 3.2) and a backslash make Node's URL parser take its legacy",
+    '  # path, which turns `\\` into `/`; raw bytes outside printable ASCII are not URI characters at all',
+    '  # (RFC 3986). Refused before routing, so no spelling can reach a handler past a limit.',
+    '  map $request_uri $concord_unsafe_target {',
+    '    "~[#\\x5c]|[^\\x21-\\x7e]" 1;',
+    '    default 0;',
+    '  }',
     '',
   );
 
@@ -205,6 +265,10 @@ function renderNginxConfig(opts) {
     '    recursive_error_pages on;',
     ...gatewayHeaders().map(indent(4)),
     '',
+    '    if ($concord_unsafe_target) {',
+    '      return 400;',
+    '    }',
+    '',
     '    # Prometheus metrics live on separate ports that the gateway never proxies; refuse the path anyway',
     '    # so a future catch-all route cannot expose it.',
     '    location /metrics {',
@@ -252,16 +316,19 @@ function renderNginxConfig(opts) {
   }
 
   if (o.upstreams.auth.length > 0) {
-    out.push(
-      '    # Credential guessing is throttled per client IP at the edge; the service adds per-username',
-      '    # counters. Login is never retried on another replica (it is a POST and it is rate limited).',
-      '    location = /api/v1/auth/login {',
-      `      limit_req zone=concord_login burst=${o.loginBurst} nodelay;`,
-      ...proxyDirectives('auth', o).map(indent(6)),
-      '      proxy_next_upstream off;',
-      '    }',
-      '',
-    );
+    for (const name of CREDENTIAL_ENDPOINTS) {
+      out.push(
+        '    # Credential endpoint: a per-address budget at the edge (the service adds per-username counters),',
+        '    # never retried on another replica. `=` matches the normalised URI, so `//x`, `/./x` and `%78`',
+        '    # spellings are limited here too; the services answer every other spelling 404 (exact paths).',
+        `    location = /api/v1/auth/${name} {`,
+        `      limit_req zone=concord_${name} burst=${o.credentialLimits[name].burst} nodelay;`,
+        ...proxyDirectives('auth', o).map(indent(6)),
+        '      proxy_next_upstream off;',
+        '    }',
+        '',
+      );
+    }
   }
 
   for (const name of UPSTREAM_NAMES) {
@@ -279,7 +346,7 @@ function renderNginxConfig(opts) {
 
   for (const problem of [...GATEWAY_PROBLEMS, NOT_DEPLOYED_PROBLEM]) {
     out.push(
-      ...problemLocation(problem, problem.status === 429 ? loginRetryAfter : UNAVAILABLE_RETRY_AFTER_S),
+      ...problemLocation(problem, problem.status === 429 ? limitedRetryAfter : UNAVAILABLE_RETRY_AFTER_S),
     );
   }
   out.push('  }', '');
@@ -421,8 +488,7 @@ function problemLocation(p, retryAfterSeconds) {
  * @property {string} proxyBind
  * @property {Record<UpstreamName, string[]>} upstreams
  * @property {boolean} exposeReplicaHeader
- * @property {string} loginRate
- * @property {number} loginBurst
+ * @property {Record<CredentialEndpoint, RateLimit>} credentialLimits
  * @property {string} clientMaxBodySize
  * @property {string} largeClientHeaderBuffers
  * @property {number | 'auto'} workerProcesses
@@ -462,8 +528,7 @@ function normalizeOptions(opts) {
     proxyBind: match('proxyBind', opts.proxyBind ?? '127.0.0.2', /^[0-9A-Fa-f:.]+$/),
     upstreams,
     exposeReplicaHeader: opts.exposeReplicaHeader === true,
-    loginRate: match('loginRate', opts.loginRate ?? '10r/s', /^\d+r\/[sm]$/),
-    loginBurst: integer('loginBurst', opts.loginBurst ?? 20, 0),
+    credentialLimits: credentialLimits(opts.credentialLimits ?? {}),
     clientMaxBodySize: match('clientMaxBodySize', opts.clientMaxBodySize ?? '1m', /^\d+[kKmMgG]?$/),
     largeClientHeaderBuffers: match(
       'largeClientHeaderBuffers',
@@ -479,6 +544,44 @@ function normalizeOptions(opts) {
   };
   if (!path.isAbsolute(o.runDir)) throw new Error('renderNginxConfig: runDir must be absolute');
   return o;
+}
+
+/**
+ * @param {Partial<Record<CredentialEndpoint, RateLimit>>} limits
+ * @returns {Record<CredentialEndpoint, RateLimit>}
+ */
+function credentialLimits(limits) {
+  for (const name of Object.keys(limits)) {
+    if (!CREDENTIAL_ENDPOINTS.includes(/** @type {CredentialEndpoint} */ (name))) {
+      throw new Error(`renderNginxConfig: credentialLimits has an unknown endpoint ${JSON.stringify(name)}`);
+    }
+  }
+  /** @type {Partial<Record<CredentialEndpoint, RateLimit>>} */
+  const out = {};
+  for (const name of CREDENTIAL_ENDPOINTS) {
+    const limit = limits[name] ?? DEFAULT_CREDENTIAL_LIMIT;
+    out[name] = {
+      rate: match(`credentialLimits.${name}.rate`, limit.rate, /^\d+r\/[sm]$/),
+      burst: integer(`credentialLimits.${name}.burst`, limit.burst, 0),
+    };
+  }
+  return /** @type {Record<CredentialEndpoint, RateLimit>} */ (out);
+}
+
+/**
+ * The `map` that puts a client address into its bucket for per-address limits ({@link CLIENT_BUCKETS}).
+ * Exported so a test can feed it every IPv6 compression position through real nginx.
+ * @param {string} source variable holding the address as nginx prints it, e.g. `$remote_addr`
+ * @param {string} target variable to define, e.g. `$concord_client_bucket`
+ * @returns {string[]}
+ */
+function clientBucketMap(source, target) {
+  return [
+    `map ${source} ${target} {`,
+    ...CLIENT_BUCKETS.map(([pattern, value]) => `  "${pattern}" ${value};`),
+    `  default ${source};`,
+    '}',
+  ];
 }
 
 /**
@@ -559,4 +662,4 @@ function retryAfterForRate(rate) {
   return Math.max(1, Math.ceil(unitSeconds / Math.max(perUnit, 1)));
 }
 
-module.exports = { renderNginxConfig, ROUTES };
+module.exports = { renderNginxConfig, clientBucketMap, CREDENTIAL_ENDPOINTS, ROUTES };

@@ -245,8 +245,6 @@ async function runStack(options = {}) {
       proxyBind: PROXY_ADDRESS,
       upstreams,
       exposeReplicaHeader: true,
-      loginRate: '10r/s',
-      loginBurst: 20,
     });
     nginx = await startNginx({ runDir: nginxRunDir, config, onOutput: (line) => log(`nginx: ${line}`) });
     void nginx.exited.then(({ code, signal }) => {

@@ -11,8 +11,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 
-import { ERROR_CATALOGUE } from '../libs/common/src/errors/error-catalogue';
-import { GATEWAY_PROBLEMS, renderNginxConfig, startNginx } from '../proxy/nginx';
+import { ERROR_CATALOGUE, problemType, type ErrorName } from '../libs/common/src/errors/error-catalogue';
+import { parseAddress } from '../libs/common/src/net/trusted-proxies';
+import { NOT_DEPLOYED_PROBLEM } from '../proxy/gateway-problems';
+import type ipaddr from 'ipaddr.js';
+import {
+  clientBucketMap,
+  CREDENTIAL_ENDPOINTS,
+  GATEWAY_PROBLEMS,
+  renderNginxConfig,
+  startNginx,
+} from '../proxy/nginx';
 import { ensureTlsMaterial } from '../proxy/tls';
 
 const HSTS = 'max-age=63072000; includeSubDomains';
@@ -172,8 +181,9 @@ async function startGateway(
     proxyBind: '127.0.0.2',
     upstreams,
     exposeReplicaHeader: true,
-    loginRate: '2r/s',
-    loginBurst: 2,
+    credentialLimits: Object.fromEntries(
+      CREDENTIAL_ENDPOINTS.map((name) => [name, { rate: '2r/s', burst: 2 }]),
+    ),
     clientMaxBodySize: '16k',
     largeHeaderBuffers: '4 8k',
     ...overrides,
@@ -238,7 +248,8 @@ function expectProblem(reply: Reply, status: number, code: number, error: string
     status,
     code,
     error,
-    type: `urn:concord:error:${error.toLowerCase().replace(/_/g, '-')}`,
+    // The services' own implementation of the type URI, so the two catalogues are checked against each other.
+    type: problemType(error as ErrorName),
     request_id: reply.headers['x-request-id'],
   });
   expect(body.request_id).toMatch(/^[0-9a-f]{32}$/);
@@ -309,17 +320,42 @@ describe('gateway rendering', () => {
     expect(() => renderNginxConfig({ ...base, tlsCert: '/tmp/x"; user nobody;' })).toThrow(/invalid tlsCert/);
   });
 
-  it('answers the same codes, names and titles as the shared error catalogue', () => {
-    for (const problem of GATEWAY_PROBLEMS) {
-      const entry = ERROR_CATALOGUE[problem.error as keyof typeof ERROR_CATALOGUE];
-      expect({ error: problem.error, code: problem.code, title: problem.title }).toEqual({
-        error: problem.error,
-        code: entry.code,
-        title: entry.title,
-      });
+  it.each([...GATEWAY_PROBLEMS, NOT_DEPLOYED_PROBLEM].map((p) => [p.location, p] as const))(
+    'answers %s with the code and title the shared error catalogue gives its error name',
+    (_location, problem) => {
+      expect(Object.keys(ERROR_CATALOGUE)).toContain(problem.error);
+      const entry = ERROR_CATALOGUE[problem.error as ErrorName];
+
+      expect({ code: problem.code, title: problem.title }).toEqual({ code: entry.code, title: entry.title });
       // 502 and 504 keep their own status (RFC 9457: `status` equals the HTTP status).
-      if (![502, 504].includes(problem.status)) expect(problem.status).toBe(entry.status);
+      expect(problem.status).toBe([502, 504].includes(problem.status) ? problem.from[0] : entry.status);
+    },
+  );
+
+  it('keys every credential limit on the client bucket, and only for POST', () => {
+    const config = renderNginxConfig(base);
+
+    for (const name of ['login', 'refresh', 'password', 'revoke']) {
+      expect(config).toContain(`limit_req_zone $concord_credential_key zone=concord_${name}:10m rate=10r/s;`);
+      expect(config).toMatch(
+        new RegExp(
+          `location = /api/v1/auth/${name} \\{\\n\\s*limit_req zone=concord_${name} burst=20 nodelay;`,
+        ),
+      );
     }
+    expect(config).toMatch(
+      /map \$request_method \$concord_credential_key \{\n\s*POST \$concord_client_bucket;\n\s*default '';/,
+    );
+    expect(config).not.toContain('$binary_remote_addr');
+  });
+
+  it('when a credential limit names an unknown endpoint or a bad rate, refuses to render', () => {
+    expect(() =>
+      renderNginxConfig({ ...base, credentialLimits: { setup: { rate: '1r/s', burst: 1 } } as never }),
+    ).toThrow(/unknown endpoint "setup"/);
+    expect(() =>
+      renderNginxConfig({ ...base, credentialLimits: { login: { rate: '1r/s; allow all', burst: 1 } } }),
+    ).toThrow(/invalid credentialLimits.login.rate/);
   });
 });
 
@@ -444,27 +480,71 @@ describe('gateway with healthy upstreams and the replica header exposed', () => 
     expect(auth1.arrivals.concat(auth2.arrivals).some((a) => a.url.startsWith('/metrics'))).toBe(false);
   });
 
-  it('rate limits login attempts per client address with a 429 problem and Retry-After', async () => {
-    let limited: Reply | undefined;
-    for (let i = 0; i < 30 && !limited; i++) {
-      const reply = await call(gw, '/api/v1/auth/login', {
+  /** POSTs to a credential endpoint from `localAddress` until the gateway answers 429 (bounded). */
+  async function exhaust(name: string, localAddress: string): Promise<Reply> {
+    for (let i = 0; i < 30; i++) {
+      const reply = await call(gw, `/api/v1/auth/${name}`, {
         method: 'POST',
-        localAddress: '127.0.0.31',
+        localAddress,
         headers: { 'content-type': 'application/json' },
-        body: '{"username":"u","password":"p"}',
+        body: '{}',
       });
-      if (reply.status === 429) limited = reply;
-      else expect(reply.status).toBe(200);
+      if (reply.status === 429) return reply;
+      expect(echoOf(reply).url).toBe(`/api/v1/auth/${name}`);
     }
-    if (!limited) throw new Error('no 429 after 30 login attempts');
-    expectProblem(limited, 429, 5000, 'RATE_LIMITED');
-    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    // Another client address has its own budget.
-    expect(
-      (await call(gw, '/api/v1/auth/login', { method: 'POST', localAddress: '127.0.0.32', body: '{}' }))
-        .status,
-    ).toBe(200);
+    throw new Error(`no 429 after 30 POSTs to /api/v1/auth/${name}`);
+  }
+
+  it.each(CREDENTIAL_ENDPOINTS.map((name, i) => [name, i] as const))(
+    'rate limits POST /api/v1/auth/%s per client address with a 429 problem and Retry-After',
+    async (name, i) => {
+      const limited = await exhaust(name, `127.0.0.${31 + i}`);
+
+      expectProblem(limited, 429, 5000, 'RATE_LIMITED');
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      // Another client address has its own budget.
+      const other = await call(gw, `/api/v1/auth/${name}`, {
+        method: 'POST',
+        localAddress: `127.0.0.${41 + i}`,
+        body: '{}',
+      });
+      expect(other.status).toBe(200);
+    },
+  );
+
+  it('when the login budget of an address is spent, its other credential endpoints still answer', async () => {
+    await exhaust('login', '127.0.0.51');
+
+    const refresh = await call(gw, '/api/v1/auth/refresh', {
+      method: 'POST',
+      localAddress: '127.0.0.51',
+      body: '{}',
+    });
+
+    expect(refresh.status).toBe(200);
   });
+
+  it('does not count GET on a credential path against the address', async () => {
+    for (let i = 0; i < 10; i++) {
+      expect((await call(gw, '/api/v1/auth/login', { localAddress: '127.0.0.52' })).status).toBe(200);
+    }
+  });
+
+  it.each(['/api/v1/auth/login#x', '/api/v1/auth/login\\#', '/api/v1/auth\\login', '/api/v1/users/\u00e9'])(
+    'when the request target contains %j (read differently by nginx and Node), answers 400 without proxying it',
+    async (target) => {
+      const marker = randomUUID();
+
+      const reply = await call(gw, target, {
+        method: 'POST',
+        headers: { 'x-test-marker': marker },
+        body: '{}',
+      });
+
+      expectProblem(reply, 400, 2001, 'REQUEST_VALIDATION_ERROR');
+      expect(auth1.arrivals.concat(auth2.arrivals).filter((a) => a.marker === marker)).toEqual([]);
+    },
+  );
 
   it('answers an oversized body with a 413 problem', async () => {
     const reply = await call(gw, '/api/v1/auth/setup', {
@@ -605,5 +685,133 @@ describe('gateway with failing upstreams and the replica header hidden', () => {
     const body = expectProblem(reply, 503, 8001, 'SERVICE_UNAVAILABLE');
     expect(body.detail).toMatch(/not deployed/);
     expect(reply.headers['retry-after']).toBeDefined();
+  });
+});
+
+describe('client buckets of the per-address limits, in real nginx', () => {
+  const resources = new Resources();
+  let port: number;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+
+  beforeAll(async () => {
+    const runDir = await mkdtemp(path.join(os.tmpdir(), 'concord-buckets-'));
+    resources.add(() => rm(runDir, { recursive: true, force: true }));
+    port = await freePort();
+    const config = [
+      `pid ${runDir}/nginx.pid;`,
+      `error_log ${runDir}/error.log warn;`,
+      'events {}',
+      'http {',
+      '  access_log off;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+        (t) => `  ${t}_temp_path ${runDir}/${t}_temp;`,
+      ),
+      // The gateway's own map, unchanged, over $remote_addr.
+      ...clientBucketMap('$remote_addr', '$concord_client_bucket').map((line) => `  ${line}`),
+      '  server {',
+      `    listen 127.0.0.1:${port};`,
+      // realip parses the test header into the connection's address and nginx prints it back with
+      // ngx_inet6_ntop, so the map sees exactly the text nginx would print for such a client.
+      '    set_real_ip_from 127.0.0.1;',
+      '    real_ip_header X-Test-Address;',
+      '    location / {',
+      '      default_type text/plain;',
+      '      return 200 "$remote_addr $concord_client_bucket";',
+      '    }',
+      '  }',
+      '}',
+      '',
+    ].join('\n');
+    const nginx = await startNginx({ runDir, config, waitFor: [{ host: '127.0.0.1', port }] });
+    resources.add(() => nginx.stop());
+  });
+  afterAll(async () => {
+    agent.destroy();
+    await resources.cleanup();
+  });
+
+  /** nginx's `$remote_addr` and bucket for a client at `address`. */
+  function bucketOf(address: string): Promise<{ printed: string; bucket: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.get(
+        { host: '127.0.0.1', port, path: '/', agent, headers: { 'x-test-address': address } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => {
+            const [printed = '', bucket = ''] = text.split(' ');
+            resolve({ printed, bucket });
+          });
+        },
+      );
+      req.on('error', reject);
+    });
+  }
+
+  /**
+   * The expectation, computed apart from nginx with the services' parser (which reads IPv4-mapped
+   * addresses as IPv4): an IPv4 address, or the first four groups of an IPv6 one.
+   */
+  function expectedBucket(address: string): string {
+    const parsed = parseAddress(address);
+    if (!parsed) throw new Error(`test address ${address} does not parse`);
+    if (parsed.kind() === 'ipv4') return parsed.toString();
+    const v6 = parsed as ipaddr.IPv6;
+    return `${v6.parts
+      .slice(0, 4)
+      .map((p) => p.toString(16))
+      .join(':')}::/64`;
+  }
+
+  // Every pattern of zero and non-zero groups, so `::` lands in every position nginx can print it.
+  // Non-zero groups vary in width (`ab`, `1000`, `ffff`) and are sent zero-padded, which nginx drops.
+  const widths = [0xab, 0x1000, 0xffff, 0x7, 0x20, 0xfe80, 0x1, 0xdb8];
+  const ipv6 = Array.from({ length: 256 }, (_, mask) =>
+    Array.from({ length: 8 }, (_, i) => ((mask >> i) & 1 ? widths[i]! : 0))
+      .map((g) => g.toString(16).padStart(4, '0'))
+      .join(':'),
+  );
+  const special = [
+    '::ffff:203.0.113.9',
+    '::ffff:0.0.0.0',
+    '::203.0.113.9',
+    '::102:304',
+    '::2',
+    '::1',
+    '::',
+    '2001:db8::1',
+    '2001:db8:0:1::1',
+    '2001:db8:1:2:3::',
+    '0:0:0:1::',
+    '0:1::1',
+  ];
+
+  // (Not 255.255.255.255: realip cannot take it, ngx_inet_addr reads it as INADDR_NONE.)
+  it.each(['203.0.113.9', '127.0.0.1', '0.0.0.0', '198.51.100.255', '10.0.0.10'])(
+    'keeps the IPv4 client %s as its own bucket',
+    async (address) => {
+      expect((await bucketOf(address)).bucket).toBe(address);
+    },
+  );
+
+  it('puts every IPv6 client in its /64, wherever nginx compresses the zeros', async () => {
+    const wrong: Array<{ address: string; printed: string; bucket: string; expected: string }> = [];
+    for (const address of [...ipv6, ...special]) {
+      const { printed, bucket } = await bucketOf(address);
+      const expected = expectedBucket(address);
+      if (bucket !== expected) wrong.push({ address, printed, bucket, expected });
+    }
+
+    expect(wrong).toEqual([]);
+  });
+
+  it('gives two addresses of one /64 the same bucket and the neighbouring /64 another', async () => {
+    const a = await bucketOf('2001:db8:1:2::a');
+    const b = await bucketOf('2001:db8:1:2:ffff:ffff:ffff:ffff');
+    const c = await bucketOf('2001:db8:1:3::a');
+
+    expect(a.bucket).toBe(b.bucket);
+    expect(c.bucket).not.toBe(a.bucket);
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { renderNginxConfig, startNginx } from '../../proxy/nginx';
+import { CREDENTIAL_ENDPOINTS, renderNginxConfig, startNginx } from '../../proxy/nginx';
 import { ensureTlsMaterial } from '../../proxy/tls';
 import { freePort, spawnManaged, waitFor, type ManagedProcess } from '../support/processes';
 
@@ -22,8 +22,9 @@ export interface BaselineGateway {
 export const GATEWAY_OPTIONS = {
   proxyBind: '127.0.0.2',
   exposeReplicaHeader: true,
-  loginRate: '1000r/s',
-  loginBurst: 1000,
+  credentialLimits: Object.fromEntries(
+    CREDENTIAL_ENDPOINTS.map((name) => [name, { rate: '1000r/s', burst: 1000 }]),
+  ),
 } as const;
 
 /**

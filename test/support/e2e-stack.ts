@@ -10,7 +10,7 @@ import {
   testServiceEnv,
   writeKeyFile,
 } from '../../services/auth-service/test/support/auth-harness';
-import { renderNginxConfig, startNginx } from '../../proxy/nginx';
+import { CREDENTIAL_ENDPOINTS, renderNginxConfig, startNginx } from '../../proxy/nginx';
 import { ensureTlsMaterial } from '../../proxy/tls';
 import { freePort, spawnManaged, waitFor, type ManagedProcess } from './processes';
 
@@ -50,6 +50,11 @@ export interface E2eOptions {
   /** Defaults to the machine's Redis. */
   redisUrl?: string;
   gateway?: boolean;
+  /**
+   * nginx's per-address limit on the credential endpoints. By default it is far above anything a
+   * test sends, so only tests of the limit itself meet it.
+   */
+  credentialLimit?: { rate: string; burst: number };
 }
 
 /**
@@ -126,8 +131,12 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
         proxyBind: '127.0.0.2',
         upstreams: { auth: replicas.map((r) => `127.0.0.1:${r.port}`) },
         exposeReplicaHeader: true,
-        loginRate: '1000r/s',
-        loginBurst: 1000,
+        credentialLimits: Object.fromEntries(
+          CREDENTIAL_ENDPOINTS.map((name) => [
+            name,
+            options.credentialLimit ?? { rate: '1000r/s', burst: 1000 },
+          ]),
+        ),
       });
       nginx = await startNginx({ runDir, config });
       gatewayUrl = `https://localhost:${httpsPort}`;

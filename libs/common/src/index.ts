@@ -15,6 +15,7 @@ export * from './logging/logger';
 export * from './http/request-context';
 export * from './http/observe-requests';
 export * from './http/problem-middleware';
+export * from './http/service-app';
 export * from './redis/redis-clients';
 export * from './pg/pg-pool';
 export * from './auth/revocation-protocol';

@@ -1,5 +1,6 @@
 import {
   addHealthRoutes,
+  createServiceApp,
   jsonBody,
   notFoundHandler,
   problemHandler,
@@ -11,7 +12,7 @@ import {
   type Metrics,
   type ReadinessCheck,
 } from '@concord/common';
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import type { AuthService } from './domain/auth.service';
 import type { SessionService } from './domain/session.service';
 import type { UserService } from './domain/user.service';
@@ -37,12 +38,9 @@ export interface AppDeps {
   bodyLimitBytes: number;
 }
 
-/** Builds the auth-service Express app. Never listens. */
+/** Builds the auth-service Express app (exact, case-sensitive paths throughout). Never listens. */
 export function createApp(deps: AppDeps): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('query parser', 'simple');
+  const app = createServiceApp();
   app.use(requestContext(deps));
   app.use(observeRequests(deps.logger, deps.metrics));
   addHealthRoutes(app, deps.readiness);
@@ -62,7 +60,9 @@ export function createApp(deps: AppDeps): Express {
       jsonOrForm,
     }),
   );
-  app.use('/api/v1/users', userRoutes({ users: deps.users, authenticator: deps.authenticator, json }));
+  // Mounted at /api/v1 with full paths: under a mount at /api/v1/users, Express hands both
+  // `/api/v1/users` and `/api/v1/users/` to the router as `/`, and strict routing could not tell them apart.
+  app.use('/api/v1', userRoutes({ users: deps.users, authenticator: deps.authenticator, json }));
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));
   return app;

@@ -59,3 +59,33 @@ describe('auth-service config', () => {
     expect([config.PORT, config.METRICS_PORT, config.INTERNAL_PORT]).toEqual([0, 0, 0]);
   });
 });
+
+describe('auth-service config: revocation timing', () => {
+  it('when REVOCATION_CLOCK_SKEW_MS is half of REVOCATION_LEASE_MS, refuses it', () => {
+    expect(problems({ REVOCATION_LEASE_MS: '1000', REVOCATION_CLOCK_SKEW_MS: '500' })).toEqual([
+      expect.stringMatching(/^REVOCATION_CLOCK_SKEW_MS: .*half of REVOCATION_LEASE_MS/),
+    ]);
+  });
+
+  it('when REVOCATION_CLOCK_SKEW_MS is above half of REVOCATION_LEASE_MS, refuses it', () => {
+    expect(problems({ REVOCATION_LEASE_MS: '1000', REVOCATION_CLOCK_SKEW_MS: '900' })).toHaveLength(1);
+  });
+
+  it('when REVOCATION_CLOCK_SKEW_MS is just below half of REVOCATION_LEASE_MS, accepts it', () => {
+    const config = readConfig({ ...REQUIRED, REVOCATION_LEASE_MS: '1000', REVOCATION_CLOCK_SKEW_MS: '499' });
+
+    expect(config.REVOCATION_CLOCK_SKEW_MS).toBe(499);
+  });
+
+  it('when another key is bad too, names both in one error', () => {
+    const found = problems({ PORT: 'eighty', REVOCATION_LEASE_MS: '1000', REVOCATION_CLOCK_SKEW_MS: '500' });
+
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT: /),
+        expect.stringMatching(/^REVOCATION_CLOCK_SKEW_MS: /),
+      ]),
+    );
+    expect(found).toHaveLength(2);
+  });
+});

@@ -1,9 +1,9 @@
-import { baseEnvSchema, envInt, envPort, loadConfig, withTlsPairing } from '@concord/common';
+import { baseEnvSchema, envInt, envPort, loadConfig, withBaseRules } from '@concord/common';
 import { z } from 'zod';
 
 const DAY = 86_400;
 
-const checkedSchema = withTlsPairing(
+const checkedSchema = withBaseRules(
   baseEnvSchema({ service: 'auth-service', port: 4101, metricsPort: 9101 }).extend({
     JWT_KEYS_FILE: z.string().min(1, 'required: the private JWK set shared by every auth replica'),
     // The JWKS-and-health listener for sibling services (DESIGN.md section 4).

@@ -100,3 +100,41 @@ export function withTlsPairing<S extends z.ZodType<TlsEnv>>(schema: S): S {
     when: (payload) => typeof payload.value === 'object' && payload.value !== null,
   });
 }
+
+/** The revocation timing keys {@link checkRevocationTiming} looks at. */
+export interface RevocationTimingEnv {
+  REVOCATION_LEASE_MS?: unknown;
+  REVOCATION_CLOCK_SKEW_MS?: unknown;
+}
+
+/**
+ * `REVOCATION_CLOCK_SKEW_MS` must stay below half of `REVOCATION_LEASE_MS` (DESIGN.md section 4).
+ * The skew is a margin carved out of the lease (decision 001): a process trusts the newest
+ * heartbeat only while it is younger than `lease - skew`, and heartbeats come every quarter lease
+ * and may already look up to `skew` old. Once the skew reaches half the lease the margin leaves too
+ * little room for that, and healthy replicas start refusing authenticated requests. Only checked
+ * when both values are integers; otherwise their own issues already name them.
+ */
+export function checkRevocationTiming(env: RevocationTimingEnv, ctx: z.RefinementCtx): void {
+  const lease = env.REVOCATION_LEASE_MS;
+  const skew = env.REVOCATION_CLOCK_SKEW_MS;
+  if (!Number.isInteger(lease) || !Number.isInteger(skew)) return;
+  if ((skew as number) * 2 >= (lease as number)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REVOCATION_CLOCK_SKEW_MS'],
+      message: 'must be below half of REVOCATION_LEASE_MS',
+    });
+  }
+}
+
+/**
+ * Adds every cross-key rule of the shared keys ({@link checkTlsPairing}, {@link checkRevocationTiming})
+ * to `schema`, each run even when other keys are invalid (see {@link withTlsPairing}), so that one
+ * ConfigError still names every bad key. Every service's config.ts wraps its schema with it.
+ */
+export function withBaseRules<S extends z.ZodType<TlsEnv & RevocationTimingEnv>>(schema: S): S {
+  return withTlsPairing(schema).superRefine(checkRevocationTiming, {
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+  });
+}

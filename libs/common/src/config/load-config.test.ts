@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { baseEnvSchema, checkTlsPairing, withTlsPairing } from './base-config';
+import { baseEnvSchema, checkTlsPairing, withBaseRules, withTlsPairing } from './base-config';
 import { ConfigError, exposureWarning, loadConfig } from './load-config';
 
 const schema = baseEnvSchema({ service: 'x', port: 1, metricsPort: 2 }).superRefine(checkTlsPairing);
@@ -109,6 +109,14 @@ describe('loadConfig with the base schema', () => {
       ]);
     });
 
+    it('reads the IPv4-compatible ::127.0.0.2 as the IPv6 address it is, not as 127.0.0.2', () => {
+      const config = loadConfig(schema, { TRUSTED_PROXIES: '::127.0.0.2' });
+
+      expect(config.TRUSTED_PROXIES.map(([address, prefix]) => `${address.toString()}/${prefix}`)).toEqual([
+        '::7f00:2/128',
+      ]);
+    });
+
     it.each([
       'not-an-ip',
       '10.0.0.0/33',
@@ -121,6 +129,9 @@ describe('loadConfig with the base schema', () => {
       '010.0.0.1',
       '10.0.0.0/8,,::1',
       '2001:db8::/129',
+      'fe80::1%eth0',
+      '::ffff:0x7f.0.0.2',
+      '::ffff:127.0.0.02',
     ])('refuses %j', (value) => {
       const err = configError({ TRUSTED_PROXIES: value });
 
@@ -205,6 +216,44 @@ describe('loadConfig with the base schema', () => {
 
     expect(err.message).toMatch(/^ {2}- PORT: /m);
     expect(err.message).toMatch(/^ {2}- TLS_KEY_FILE: .*set together/m);
+  });
+
+  describe('with withBaseRules', () => {
+    const ruled = withBaseRules(baseEnvSchema({ service: 'x', port: 1, metricsPort: 2 }));
+
+    it('refuses REVOCATION_CLOCK_SKEW_MS at half of REVOCATION_LEASE_MS', () => {
+      const err = configError({ REVOCATION_LEASE_MS: '2000', REVOCATION_CLOCK_SKEW_MS: '1000' }, ruled);
+
+      expect(err.problems).toEqual(['REVOCATION_CLOCK_SKEW_MS: must be below half of REVOCATION_LEASE_MS']);
+    });
+
+    it('accepts the default skew and lease', () => {
+      expect(loadConfig(ruled, {})).toMatchObject({
+        REVOCATION_LEASE_MS: 10_000,
+        REVOCATION_CLOCK_SKEW_MS: 250,
+      });
+    });
+
+    it('names the skew, a bad port and a half TLS pair in one ConfigError', () => {
+      const err = configError(
+        { PORT: 'eighty', TLS_CERT_FILE: cert, REVOCATION_LEASE_MS: '1000', REVOCATION_CLOCK_SKEW_MS: '600' },
+        ruled,
+      );
+
+      expect(err.problems.map((p) => p.split(':')[0]).sort()).toEqual([
+        'PORT',
+        'REVOCATION_CLOCK_SKEW_MS',
+        'TLS_KEY_FILE',
+      ]);
+    });
+
+    it('leaves a skew that is itself invalid to its own issue', () => {
+      const err = configError({ REVOCATION_CLOCK_SKEW_MS: 'soon' }, ruled);
+
+      expect(err.problems).toHaveLength(1);
+      expect(err.problems[0]).toMatch(/^REVOCATION_CLOCK_SKEW_MS: /);
+      expect(err.problems[0]).not.toMatch(/half/);
+    });
   });
 
   it('with a plain superRefine, zod skips the TLS pairing check when another key is bad', () => {

@@ -1,6 +1,6 @@
 import { ZodError } from 'zod';
 import { AppError, type FieldError } from './app-error';
-import { problemType } from './error-catalogue';
+import { problemType, type ErrorName } from './error-catalogue';
 
 /** RFC 9457 body as Concord sends it (DESIGN.md section 3). */
 export interface ProblemBody {
@@ -24,16 +24,50 @@ export function zodFieldErrors(error: ZodError): FieldError[] {
   }));
 }
 
-/** Body-parser failures carry a `type`; these are the ones that are the client's fault. */
+/** What body-parser (and raw-body under it) attach to the errors they pass to `next`. */
 interface BodyParserError {
-  type: string;
-  status?: number;
+  type?: unknown;
+  status?: unknown;
+  expose?: unknown;
 }
 
-function isBodyParserError(value: unknown): value is BodyParserError {
-  return (
-    typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
-  );
+/**
+ * The catalogue entry for each failure type body-parser documents (its README, "Errors"). Every one
+ * is the client's doing or a request the service cannot read; none is a 500. body-parser itself
+ * answers `stream.encoding.set` and `stream.not.readable` with 500 (they mean another middleware
+ * read the stream first), but for the client the request body simply could not be read.
+ */
+const BODY_PARSER_ERRORS: Readonly<Record<string, readonly [ErrorName, string]>> = {
+  'entity.too.large': ['PAYLOAD_TOO_LARGE', 'The request body is too large'],
+  'parameters.too.many': ['PAYLOAD_TOO_LARGE', 'The form has too many fields'],
+  'entity.parse.failed': ['REQUEST_VALIDATION_ERROR', 'The request body cannot be parsed'],
+  'entity.verify.failed': ['REQUEST_VALIDATION_ERROR', 'The request body failed verification'],
+  'querystring.parse.rangeError': ['REQUEST_VALIDATION_ERROR', 'The form nests too deeply'],
+  'encoding.unsupported': ['UNSUPPORTED_MEDIA_TYPE', 'Unsupported body encoding or charset'],
+  'charset.unsupported': ['UNSUPPORTED_MEDIA_TYPE', 'Unsupported body encoding or charset'],
+  'request.aborted': ['REQUEST_VALIDATION_ERROR', 'The request body was aborted'],
+  'request.size.invalid': ['REQUEST_VALIDATION_ERROR', 'The request body does not match its Content-Length'],
+  'stream.encoding.set': ['REQUEST_VALIDATION_ERROR', 'The request body cannot be read'],
+  'stream.not.readable': ['REQUEST_VALIDATION_ERROR', 'The request body cannot be read'],
+};
+
+/**
+ * Maps a failure of a body parser to its problem. Known `type`s map by the table above; anything
+ * else a parser reports as a client error (http-errors' `expose` with a 4xx status: e.g. a gzip body
+ * that does not inflate, which carries zlib's error and no `type`) maps by status. Undefined for
+ * anything else, which is then not a body-parser failure.
+ */
+export function bodyParserProblem(err: unknown): AppError | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { type, status, expose } = err as BodyParserError;
+  const known = typeof type === 'string' ? BODY_PARSER_ERRORS[type] : undefined;
+  if (known) return new AppError(known[0], known[1], { cause: err });
+  if (expose !== true || typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  if (status === 413)
+    return new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large', { cause: err });
+  if (status === 415)
+    return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported body encoding', { cause: err });
+  return new AppError('REQUEST_VALIDATION_ERROR', 'The request body cannot be read', { cause: err });
 }
 
 /**
@@ -49,33 +83,8 @@ export function toAppError(err: unknown): { appError: AppError; expected: boolea
       expected: true,
     };
   }
-  if (isBodyParserError(err)) {
-    switch (err.type) {
-      case 'entity.too.large':
-        return {
-          appError: new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large'),
-          expected: true,
-        };
-      case 'entity.parse.failed':
-        return {
-          appError: new AppError('REQUEST_VALIDATION_ERROR', 'The body is not valid JSON'),
-          expected: true,
-        };
-      case 'encoding.unsupported':
-      case 'charset.unsupported':
-        return {
-          appError: new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported body encoding or charset'),
-          expected: true,
-        };
-      case 'request.aborted':
-      case 'request.size.invalid':
-      case 'stream.encoding.set':
-        return {
-          appError: new AppError('REQUEST_VALIDATION_ERROR', 'The request body is malformed'),
-          expected: true,
-        };
-    }
-  }
+  const bodyProblem = bodyParserProblem(err);
+  if (bodyProblem) return { appError: bodyProblem, expected: true };
   if (isDependencyOutage(err)) {
     return {
       appError: new AppError('SERVICE_UNAVAILABLE', 'A backing service is unavailable; retry shortly', {

@@ -32,6 +32,10 @@ export function requestContext(options: RequestContextOptions) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const incoming = req.headers['x-request-id'];
     req.id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    // Before resolving the client: the resolver throws a 400 problem for a peer that is no address,
+    // and that answer carries the headers too.
+    res.setHeader('X-Request-Id', req.id);
+    if (options.exposeReplicaHeader) res.setHeader('X-Concord-Replica', options.replicaId);
     const client = options.resolveClientIp(
       req.socket.remoteAddress ?? '',
       req.headers,
@@ -39,8 +43,6 @@ export function requestContext(options: RequestContextOptions) {
     );
     req.clientIp = client.ip;
     req.clientProto = client.proto;
-    res.setHeader('X-Request-Id', req.id);
-    if (options.exposeReplicaHeader) res.setHeader('X-Concord-Replica', options.replicaId);
     next();
   };
 }

@@ -131,6 +131,39 @@ describe('createClientIpResolver', () => {
       expect(info.ip).toBe('2001:db8::42');
     });
 
+    it('strips the zone id of a link-local socket peer, which is not part of the address (RFC 4007)', () => {
+      expect(resolve('fe80::1%eth0', headers({}), false).ip).toBe('fe80::1');
+    });
+
+    it.each(['fe80::1%eth0', 'fe80::1%25eth0', '::1%1'])(
+      'treats the forwarded hop %s, which carries a zone id, as garbage',
+      (hop) => {
+        expect(resolve('127.0.0.2', headers({ 'x-forwarded-for': hop }), false).ip).toBe('127.0.0.2');
+      },
+    );
+
+    it.each([
+      '::ffff:0x7f.0.0.1',
+      '::ffff:010.0.0.1',
+      '::ffff:1.2.3.04',
+      '1:2:3:4:5:6:077.1.1.1',
+      '::0x7f.0.0.1',
+    ])('treats the embedded IPv4 written as %s, not as a dotted quad, as garbage', (hop) => {
+      expect(resolve('127.0.0.2', headers({ 'x-forwarded-for': hop }), false).ip).toBe('127.0.0.2');
+    });
+
+    it('reads the IPv4-compatible ::203.0.113.9 as the IPv6 address ::cb00:7109, not as IPv4', () => {
+      expect(resolve('127.0.0.2', headers({ 'x-forwarded-for': '::203.0.113.9' }), false).ip).toBe(
+        '::cb00:7109',
+      );
+    });
+
+    it('when the socket peer is no address at all (the socket already closed), throws a 400 problem', () => {
+      expect(() => resolve('', headers({}), false)).toThrow(
+        expect.objectContaining({ status: 400, code: 2001 }) as Error,
+      );
+    });
+
     it('ignores X-Forwarded-For from an untrusted IPv6 peer', () => {
       const info = resolve('2001:db8:1::1', headers({ 'x-forwarded-for': '2001:db8::42' }), false);
 

@@ -1,5 +1,11 @@
-import { AppError, methodNotAllowed, type Authenticator, type AuthContext } from '@concord/common';
-import { Router, type Request, type RequestHandler } from 'express';
+import {
+  AppError,
+  createRouter,
+  methodNotAllowed,
+  type Authenticator,
+  type AuthContext,
+} from '@concord/common';
+import type { Request, RequestHandler, Router } from 'express';
 import type { AuthService, ClientContext } from '../domain/auth.service';
 import type { SessionService } from '../domain/session.service';
 import { presentGrant, presentSession } from './presenters';
@@ -38,7 +44,7 @@ function caller(req: Request): AuthContext {
 
 /** `/api/v1/auth/*` (DESIGN.md section 4). */
 export function authRoutes(deps: AuthRoutesDeps): Router {
-  const router = Router();
+  const router = createRouter();
   const requireAuth = deps.authenticator.requireAuth;
   const noStore: RequestHandler = (_req, res, next) => {
     // Token responses must never be cached by anything in between (RFC 6749 section 5.1).

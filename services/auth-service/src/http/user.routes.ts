@@ -1,16 +1,16 @@
-import { AppError, methodNotAllowed, requireRole, type Authenticator } from '@concord/common';
-import { Router, type RequestHandler } from 'express';
+import { AppError, createRouter, methodNotAllowed, requireRole, type Authenticator } from '@concord/common';
+import type { RequestHandler, Router } from 'express';
 import type { UserService } from '../domain/user.service';
 import { presentUser } from './presenters';
 import { changeRoleBody, createUserBody, pageQuery, parseCursor, uuidParam } from './schemas';
 
-/** `/api/v1/users*` (ceo; listing also manager). */
+/** `/api/v1/users*` (ceo; listing also manager), mounted at `/api/v1`. */
 export function userRoutes(deps: {
   users: UserService;
   authenticator: Authenticator;
   json: RequestHandler[];
 }): Router {
-  const router = Router();
+  const router = createRouter();
   const auth = deps.authenticator.requireAuth;
 
   function userId(raw: unknown): string {
@@ -20,11 +20,11 @@ export function userRoutes(deps: {
   }
 
   router
-    .route('/')
+    .route('/users')
     .post(auth, requireRole('ceo'), ...deps.json, async (req, res) => {
       const body = createUserBody.parse(req.body ?? {});
       const user = await deps.users.create(body.username, body.password, body.role);
-      res.status(201).location(`${req.baseUrl}/${user.id}`).json(presentUser(user));
+      res.status(201).location(`${req.baseUrl}/users/${user.id}`).json(presentUser(user));
     })
     .get(auth, requireRole('ceo', 'manager'), async (req, res) => {
       const page = pageQuery.parse(req.query);
@@ -34,7 +34,7 @@ export function userRoutes(deps: {
     .all(methodNotAllowed(['GET', 'POST']));
 
   router
-    .route('/:id')
+    .route('/users/:id')
     .patch(auth, requireRole('ceo'), ...deps.json, async (req, res) => {
       const id = userId(req.params.id);
       const body = changeRoleBody.parse(req.body ?? {});
@@ -43,7 +43,7 @@ export function userRoutes(deps: {
     .all(methodNotAllowed(['PATCH']));
 
   router
-    .route('/:id/sessions')
+    .route('/users/:id/sessions')
     .delete(auth, requireRole('ceo'), async (req, res) => {
       const revoked = await deps.users.revokeSessions(userId(req.params.id));
       res.json({ revoked });

@@ -22,6 +22,7 @@ COPY libs/common/package.json libs/common/
 COPY libs/db/package.json libs/db/
 COPY libs/client/package.json libs/client/
 COPY services/auth-service/package.json services/auth-service/
+COPY services/realtime-service/package.json services/realtime-service/
 # --ignore-scripts: no install script may download anything (Prisma's would fetch engines we do not
 # use, see docs/decisions/002-own-migrator.md); `npm run build` runs `prisma generate` itself.
 RUN --mount=type=cache,target=/root/.npm \
@@ -61,6 +62,8 @@ COPY --from=builder /app/libs/db/generated libs/db/generated
 COPY --from=builder /app/libs/db/prisma libs/db/prisma
 COPY --from=builder /app/services/auth-service/package.json services/auth-service/
 COPY --from=builder /app/services/auth-service/dist services/auth-service/dist
+COPY --from=builder /app/services/realtime-service/package.json services/realtime-service/
+COPY --from=builder /app/services/realtime-service/dist services/realtime-service/dist
 
 USER 10001:10001
 # No default service: every deployment names its command, and a bare `docker run` says so.

@@ -1,12 +1,20 @@
 import type { Pool, PoolClient } from 'pg';
 
-// Copied from services/auth-service/src/data-access/pg-helpers.ts until the shared copy moves to
-// libs/common (the lead's restructuring); keep the two identical.
+// inTransaction and the cursor approach come from services/auth-service/src/data-access/pg-helpers.ts
+// until the shared copy moves to libs/common (the lead's restructuring). One difference: the error
+// listener below, which auth-service's copy lacks.
 
 /** Runs `fn` in a transaction, rolling back on any error (which is rethrown). */
 export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // pg-pool listens for errors only on idle clients. A checked-out client whose connection drops
+  // (a failover, pg_terminate_backend) emits 'error', and with no listener that ends the process.
+  // The failure still reaches the caller through the statement in flight or the next one.
+  const onError = (err: Error) => {
+    broken ??= err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -22,6 +30,7 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
     }
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

@@ -96,7 +96,9 @@ export async function startSettingsService(
 
   const context = {
     registry,
-    store: createSettingsRepository(pool),
+    // TODO(outbox merge): `events: 'outbox'` once migration 20261201000100_outbox (libs/common's
+    // outbox module) is on this branch, plus its relay publishing to `{REDIS_PREFIX}events`.
+    store: createSettingsRepository(pool, { events: 'none' }),
     envValues: config.SETTINGS_ENV,
   };
   const metrics = createMetrics('settings-service', config.REPLICA_ID);

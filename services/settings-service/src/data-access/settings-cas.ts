@@ -10,19 +10,31 @@ import type {
 import { inTransaction } from './pg-helpers';
 import { readSetting, readSettings, toStoredSetting, type Queryable } from './settings-rows';
 
+/** Where a committed change's `settings.changed` event goes (DESIGN.md section 5). */
+export type SettingsEvents = 'outbox' | 'none';
+
 /**
  * What every applied change records, as CTEs over `changed` (the new row) and `old` (the row before,
  * locked): RETURNING sees only the new values, so the old value comes from `old`. Being part of the
- * change's own statement, a record exists exactly when the change does. The outbox row of
- * `settings.changed` (DESIGN.md section 5) is one more entry here.
+ * change's own statement, a record exists exactly when the change does, and a crash between commit
+ * and publish loses no event: the outbox row is committed with the change and any replica's relay
+ * delivers it.
  */
-const CHANGE_RECORDS = [
-  `history AS (
+const HISTORY_CTE = `history AS (
     INSERT INTO settings_history (revision, namespace, key, op, old_value, new_value, updated_by, updated_at, request_id)
     SELECT c.revision, c.namespace, c.key, $10, (SELECT value FROM old), c.value, c.updated_by, c.updated_at, $11
       FROM changed c
-  )`,
-];
+  )`;
+
+/** The event as the relay publishes it on `{REDIS_PREFIX}events`; `value` is masked by the domain ($12). */
+const OUTBOX_CTE = `event AS (
+    INSERT INTO outbox (topic, payload)
+    SELECT 'settings.changed', jsonb_build_object(
+             'type', 'settings.changed', 'namespace', c.namespace, 'key', c.key, 'value', $12::jsonb,
+             'etag', '"' || c.revision || '"', 'revision', c.revision, 'updated_by', c.updated_by,
+             'updated_at', to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+      FROM changed c
+  )`;
 
 /**
  * The compare-and-set of one key, one statement (docs/decisions/010-settings-cas.md):
@@ -36,7 +48,9 @@ const CHANGE_RECORDS = [
  * - Every change takes a new revision from the one global sequence: an ETag is never handed out
  *   twice, tombstones included (no ABA).
  */
-const CAS_SQL = `
+function casSql(events: SettingsEvents): string {
+  const records = events === 'outbox' ? [HISTORY_CTE, OUTBOX_CTE] : [HISTORY_CTE];
+  return `
 WITH old AS (
   SELECT value, revision FROM settings WHERE namespace = $1 AND key = $2 FOR UPDATE
 ), inserted AS (
@@ -56,8 +70,9 @@ WITH old AS (
   RETURNING s.namespace, s.key, s.value, s.revision, s.updated_at, s.updated_by
 ), changed AS (
   SELECT * FROM inserted UNION ALL SELECT * FROM updated
-), ${CHANGE_RECORDS.join(',\n')}
+), ${records.join(',\n')}
 SELECT namespace, key, value, revision::text AS revision, updated_at, updated_by FROM changed`;
+}
 
 /** A statement that matched nothing is re-run at most this often (see {@link applyChange}). */
 const MAX_ATTEMPTS = 3;
@@ -65,12 +80,16 @@ const MAX_ATTEMPTS = 3;
 /** Advisory-lock class of batches guarded by cross-key rules (two-int form: its own key space). */
 const GUARD_LOCK_CLASS = 0x5e77;
 
-function casParams(change: SettingChange): unknown[] {
+function json(value: unknown): string | null {
+  return value === null ? null : JSON.stringify(value);
+}
+
+function casParams(change: SettingChange, events: SettingsEvents): unknown[] {
   const c = change.condition;
-  return [
+  const params = [
     change.namespace,
     change.key,
-    change.value === null ? null : JSON.stringify(change.value),
+    json(change.value),
     change.updatedBy,
     c.absent,
     c.anyRevision,
@@ -80,6 +99,7 @@ function casParams(change: SettingChange): unknown[] {
     change.value === null ? 'reset' : 'set',
     change.requestId,
   ];
+  return events === 'outbox' ? [...params, json(change.eventValue)] : params;
 }
 
 /**
@@ -89,9 +109,9 @@ function casParams(change: SettingChange): unknown[] {
  * precondition was never evaluated against that row; since rows are never deleted, the re-run sees
  * it and decides for real (e.g. an unconditional write then succeeds, `If-Match: "0"` fails).
  */
-async function applyChange(db: Queryable, change: SettingChange): Promise<ChangeOutcome> {
+async function applyChange(db: Queryable, sql: CasStatement, change: SettingChange): Promise<ChangeOutcome> {
   for (let attempt = 1; ; attempt++) {
-    const result = await db.query(CAS_SQL, casParams(change));
+    const result = await db.query(sql.text, casParams(change, sql.events));
     const row = result.rows[0] as Record<string, unknown> | undefined;
     if (row) return { applied: true, row: toStoredSetting(row) };
     const current = await readSetting(db, change.namespace, change.key);
@@ -111,10 +131,17 @@ class StaleBatch extends Error {
   }
 }
 
+/** The statement text and the event target it was built for. */
+interface CasStatement {
+  text: string;
+  events: SettingsEvents;
+}
+
 /** The writes of {@link SettingsStore}: one statement per key, batches in one transaction. */
-export function createSettingsCas(pool: Pool) {
+export function createSettingsCas(pool: Pool, events: SettingsEvents) {
+  const sql: CasStatement = { text: casSql(events), events };
   return {
-    change: (change: SettingChange) => applyChange(pool, change),
+    change: (change: SettingChange) => applyChange(pool, sql, change),
 
     async changeAll(changes: readonly SettingChange[], guard?: BatchGuard): Promise<BatchOutcome> {
       try {
@@ -131,7 +158,7 @@ export function createSettingsCas(pool: Pool) {
           const applied: StoredSetting[] = [];
           const stale: { key: string; current: StoredSetting | undefined }[] = [];
           for (const change of changes) {
-            const outcome = await applyChange(client, change);
+            const outcome = await applyChange(client, sql, change);
             if (outcome.applied) applied.push(outcome.row);
             else stale.push({ key: change.key, current: outcome.current });
           }

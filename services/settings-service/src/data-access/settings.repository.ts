@@ -2,7 +2,7 @@ import { AppError } from '@concord/common';
 import type { Pool } from 'pg';
 import type { HistoryRecord, SettingsStore } from '../domain/settings.ports';
 import { decodeRevisionCursor, toRevisionPage } from './pg-helpers';
-import { createSettingsCas } from './settings-cas';
+import { createSettingsCas, type SettingsEvents } from './settings-cas';
 import { readSetting, readSettings } from './settings-rows';
 
 function toHistoryRecord(row: Record<string, unknown>): HistoryRecord {
@@ -22,10 +22,10 @@ function toHistoryRecord(row: Record<string, unknown>): HistoryRecord {
 /**
  * {@link SettingsStore} over raw `pg` with parameterized SQL: these are the hot paths (a Prisma
  * Client round trip measured about 4x slower than pg for the CAS), and the CAS is one hand-written
- * statement anyway.
+ * statement anyway. `events: 'outbox'` adds the `settings.changed` outbox row to that statement.
  */
-export function createSettingsRepository(pool: Pool): SettingsStore {
-  const cas = createSettingsCas(pool);
+export function createSettingsRepository(pool: Pool, options: { events: SettingsEvents }): SettingsStore {
+  const cas = createSettingsCas(pool, options.events);
   return {
     read: (namespace, key) => readSetting(pool, namespace, key),
     list: (namespace) => readSettings(pool, namespace),

@@ -8,7 +8,7 @@ import {
 } from './preconditions';
 import { assertMayWrite } from './setting-access';
 import type { CrossKeyRule, SettingDefinition } from './setting-definition';
-import type { SettingResource } from './setting-resource';
+import { maskValue, type SettingResource } from './setting-resource';
 import { resolveWith, versionConflict, type ResolvedSetting, type SettingsContext } from './settings-reader';
 import type { BatchGuard, SettingChange, StoredSetting } from './settings.ports';
 
@@ -129,6 +129,7 @@ export function createSettingsWriter(options: SettingsWriterOptions): SettingsWr
       namespace,
       key,
       value,
+      eventValue: maskValue(def, value),
       condition: toWriteCondition(input.preconditions),
       updatedBy: writer.sub,
       requestId: writer.requestId,
@@ -192,6 +193,7 @@ export function createSettingsWriter(options: SettingsWriterOptions): SettingsWr
           namespace,
           key: item.key,
           value,
+          eventValue: maskValue(def, value),
           condition: toWriteCondition(preconditions),
           updatedBy: writer.sub,
           requestId: writer.requestId,

@@ -28,6 +28,8 @@ export interface SettingChange {
   namespace: string;
   key: string;
   value: unknown;
+  /** `value` as the `settings.changed` event shows it: masked when the key is sensitive. */
+  eventValue: unknown;
   condition: WriteCondition;
   updatedBy: string;
   requestId: string;

@@ -44,6 +44,8 @@ describe('createTestDatabase', () => {
         '_prisma_migrations',
         'refresh_tokens',
         'sessions',
+        'settings',
+        'settings_history',
         'users',
       ]);
     } finally {

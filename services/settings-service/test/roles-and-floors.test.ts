@@ -55,6 +55,21 @@ describe('reading', () => {
     expect(res.body.code).toBe(1000);
   });
 
+  it('a token whose session was revoked is refused with 401 code 1002 (the revocation cache is wired)', async () => {
+    const user = await h.user('member');
+    const client = h.auth.client();
+    client.accessToken = user.token;
+    const before = await h.http().get('/api/v1/settings/api').set('Authorization', bearer(user));
+
+    await client.logout();
+    const after = await h.http().get('/api/v1/settings/api').set('Authorization', bearer(user));
+    client.close();
+
+    expect(before.status).toBe(200);
+    expect(after.status).toBe(401);
+    expect(after.body).toMatchObject({ code: 1002, error: 'SESSION_REVOKED' });
+  });
+
   it('setup_complete is true once a user exists', async () => {
     const reader = await h.user('observer');
 

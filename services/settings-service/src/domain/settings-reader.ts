@@ -23,10 +23,9 @@ export interface ResolvedSetting {
 /** Resolves `row` for `def` with this process's env; derived keys read their facts from the store. */
 export async function resolveWith(
   ctx: SettingsContext,
-  namespace: string,
-  def: SettingDefinition,
-  row: StoredSetting | undefined,
+  target: { namespace: string; def: SettingDefinition; row: StoredSetting | undefined },
 ): Promise<ResolvedSetting> {
+  const { namespace, def, row } = target;
   const facts = def.derive ? { usersExist: await ctx.store.usersExist() } : undefined;
   const envValue = namespace === 'api' ? ctx.envValues.get(def.key) : undefined;
   return resolveSetting({ namespace, def, row, envValue, facts });
@@ -65,13 +64,17 @@ export function createSettingsReader(ctx: SettingsContext): SettingsReader {
           if (!fixed.has(key) && ns.pattern.keys.test(key)) defs.push(ns.pattern.define(key));
       }
       const resolved = await Promise.all(
-        defs.map((def) => resolveWith(ctx, namespace, def, rows.get(def.key))),
+        defs.map((def) => resolveWith(ctx, { namespace, def, row: rows.get(def.key) })),
       );
       return resolved.map((r) => r.resource);
     },
     async get(namespace, key) {
       const def = ctx.registry.setting(namespace, key);
-      return resolveWith(ctx, namespace, def, def.derive ? undefined : await ctx.store.read(namespace, key));
+      return resolveWith(ctx, {
+        namespace,
+        def,
+        row: def.derive ? undefined : await ctx.store.read(namespace, key),
+      });
     },
     async history(query) {
       const def = ctx.registry.setting(query.namespace, query.key);

@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for every Concord process; the command selects it (docs/operations.md):
 #   node services/auth-service/dist/main.js       auth-service
+#   node services/settings-service/dist/main.js   settings-service
 #   node libs/db/dist/migrate-cli.js              migrations (compose `migrate`, k8s Job)
 #   node services/auth-service/dist/keys-cli.js   JWT signing-key file tool (compose `keys`)
 # Targets: `runtime` (the default, last stage) and `local-tools` (runtime + openssl and the gateway
@@ -23,6 +24,7 @@ COPY libs/db/package.json libs/db/
 COPY libs/client/package.json libs/client/
 COPY services/auth-service/package.json services/auth-service/
 COPY services/realtime-service/package.json services/realtime-service/
+COPY services/settings-service/package.json services/settings-service/
 # --ignore-scripts: no install script may download anything (Prisma's would fetch engines we do not
 # use, see docs/decisions/002-own-migrator.md); `npm run build` runs `prisma generate` itself.
 RUN --mount=type=cache,target=/root/.npm \
@@ -64,6 +66,8 @@ COPY --from=builder /app/services/auth-service/package.json services/auth-servic
 COPY --from=builder /app/services/auth-service/dist services/auth-service/dist
 COPY --from=builder /app/services/realtime-service/package.json services/realtime-service/
 COPY --from=builder /app/services/realtime-service/dist services/realtime-service/dist
+COPY --from=builder /app/services/settings-service/package.json services/settings-service/
+COPY --from=builder /app/services/settings-service/dist services/settings-service/dist
 
 USER 10001:10001
 # No default service: every deployment names its command, and a bare `docker run` says so.

@@ -91,6 +91,17 @@ describe('schema.prisma and prisma/migrations', () => {
         definition: 'CHECK (((created_at <= last_active_at) AND (last_active_at <= expires_at)))',
       },
       {
+        table_name: 'settings_history',
+        conname: 'settings_history_op_check',
+        definition:
+          "CHECK ((((op = 'set'::text) AND (new_value IS NOT NULL)) OR ((op = 'reset'::text) AND (new_value IS NULL))))",
+      },
+      {
+        table_name: 'settings',
+        conname: 'settings_revision_positive',
+        definition: 'CHECK ((revision > 0))',
+      },
+      {
         table_name: 'users',
         conname: 'users_role_check',
         definition:

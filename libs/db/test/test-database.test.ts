@@ -45,6 +45,8 @@ describe('createTestDatabase', () => {
         'known_login_addresses',
         'refresh_tokens',
         'sessions',
+        'settings',
+        'settings_history',
         'users',
       ]);
     } finally {

@@ -100,7 +100,8 @@ const OUTAGE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'
 
 /**
  * Postgres or Redis being unreachable is an outage (503 + Retry-After), not a bug (500): connection
- * errors, Postgres class 08 and admin shutdown (57P0x), ioredis' closed-connection errors.
+ * errors, Postgres class 08 and admin shutdown (57P0x), pg's client-side query timeout, ioredis'
+ * closed-connection errors.
  */
 export function isDependencyOutage(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
@@ -114,7 +115,7 @@ export function isDependencyOutage(err: unknown): boolean {
   if (name === 'MaxRetriesPerRequestError') return true;
   return (
     typeof message === 'string' &&
-    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable/.test(
+    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Query read timeout|Stream isn't writeable/.test(
       message,
     )
   );

@@ -12,6 +12,8 @@ export interface PrivateRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port, empty. */
   start(): Promise<void>;
+  /** Runs one command on a fresh connection (CONFIG SET, FLUSHALL, CLIENT LIST…) and returns its reply. */
+  command(name: string, ...args: (string | number)[]): Promise<unknown>;
   cleanup(): Promise<void>;
 }
 
@@ -58,6 +60,19 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       proc = undefined;
     },
     start,
+    async command(name, ...args) {
+      const client = new Redis(url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      try {
+        await client.connect();
+        return await client.call(name, ...args);
+      } finally {
+        client.disconnect();
+      }
+    },
     async cleanup() {
       await proc?.stop(2_000);
       rmSync(dir, { recursive: true, force: true });

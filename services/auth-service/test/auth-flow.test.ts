@@ -266,6 +266,24 @@ describe('logout and sessions', () => {
     expect(everyone.items.some((s) => s.username === 'member.one')).toBe(true);
   });
 
+  it('answers 204 when deleting an own session that is already revoked (a retry after a committed 503)', async () => {
+    const ceo = await loginAs('first.ceo');
+    await ceo.createUser('revoke.twice', PASSWORD, 'member');
+    const caller = await loginAs('revoke.twice');
+    const other = await loginAs('revoke.twice');
+    const otherSession = (await other.me()).session_id;
+    await caller.revokeSession(otherSession);
+
+    const again = await caller.request('DELETE', `/api/v1/auth/sessions/${otherSession}`, {
+      token: caller.accessToken,
+    });
+
+    expect(again.status).toBe(204);
+    expect((await other.request('GET', '/api/v1/auth/me', { token: other.accessToken })).body).toMatchObject({
+      code: 1002,
+    });
+  });
+
   it('DELETE /sessions?scope=others counts what it revoked; a missing scope is 422', async () => {
     const a = await loginAs('first.ceo');
     await loginAs('first.ceo');

@@ -4,7 +4,6 @@ import type { Clock } from '../ops/clock';
 import { createRevocationCache, type RevocationCache, type RevocationCacheOptions } from './revocation-cache';
 import {
   parseRevocationMessage,
-  REGISTRATION_TTL_LEASES,
   type RevocationAck,
   type RevocationEntry,
   type RevocationMessage,
@@ -184,7 +183,7 @@ describe('createRevocationCache', () => {
 
     expect(store.calls).toEqual(['register', 'subscribe', 'readEpoch', 'readSnapshot']);
     expect(store.registrations).toEqual([
-      { replicaId: REPLICA, expiresAtMs: START_MS + REGISTRATION_TTL_LEASES * LEASE_MS },
+      { replicaId: REPLICA, expiresAtMs: START_MS + 10_000 },
     ]);
   });
 
@@ -438,34 +437,52 @@ describe('createRevocationCache', () => {
   });
 
   describe('registration', () => {
-    it('is renewed every quarter lease with a TTL of several leases', async () => {
+    it('is renewed every quarter lease and expires one lease after each renewal', async () => {
       create();
       await cache.start();
 
-      await elapse(LEASE_MS / 4);
+      await elapse(2_500);
 
-      expect(store.registrations).toHaveLength(2);
-      expect(store.registrations[1]).toEqual({
-        replicaId: REPLICA,
-        expiresAtMs: clock.now() + REGISTRATION_TTL_LEASES * LEASE_MS,
-      });
+      // Independently stated: with a 10 s lease, renewals at 0 and 2.5 s, each valid for 10 s.
+      expect(store.registrations).toEqual([
+        { replicaId: REPLICA, expiresAtMs: START_MS + 10_000 },
+        { replicaId: REPLICA, expiresAtMs: START_MS + 12_500 },
+      ]);
     });
 
-    it("refuses with 'unregistered' once renewals have failed for half the registration TTL", async () => {
+    it("refuses with 'unregistered' once renewals have failed for half a lease", async () => {
       create();
       await cache.start();
       store.failRegister = true;
-      const halfTtl = (REGISTRATION_TTL_LEASES * LEASE_MS) / 2;
 
-      for (let elapsed = 0; elapsed < halfTtl; elapsed += LEASE_MS / 4) {
-        expect(cache.health()).toBe('ok');
-        await elapse(LEASE_MS / 4);
-        heartbeat();
-      }
+      await elapse(2_500);
+      heartbeat();
+      await elapse(2_500);
+      heartbeat();
+      expect(cache.health()).toBe('ok');
       await elapse(1);
+      heartbeat();
 
       expect(cache.health()).toBe('unregistered');
       expect(refusal(() => cache.assertNotRevoked('s1')).extra.reason).toBe('unregistered');
+    });
+
+    it('counts itself unregistered from a disconnect until it has registered again', async () => {
+      create();
+      await cache.start();
+      store.failRegister = true;
+
+      store.connection('down');
+      store.connection('up');
+      await settle();
+      heartbeat();
+
+      expect(cache.isLoaded()).toBe(true);
+      expect(cache.health()).toBe('unregistered');
+      store.failRegister = false;
+      await elapse(2_500);
+      heartbeat();
+      expect(cache.health()).toBe('ok');
     });
   });
 

@@ -8,7 +8,7 @@ import {
   type RevocationEntry,
   type RevocationMessage,
 } from './revocation-protocol';
-import type { RevocationStore } from './revocation-store';
+import type { RevocationSnapshot, RevocationStore } from './revocation-store';
 
 const LEASE_MS = 10_000;
 const SKEW_MS = 250;
@@ -42,6 +42,8 @@ class FakeStore implements RevocationStore {
   failAck = false;
   /** When set, readSnapshot waits for this promise (a slow snapshot). */
   snapshotGate: Promise<void> | undefined;
+  /** When set, register waits for this promise (a registration in flight). */
+  registerGate: Promise<void> | undefined;
   private handler: ((message: RevocationMessage) => void) | undefined;
   private connectionHandler: ((state: 'down' | 'up') => void) | undefined;
 
@@ -54,21 +56,21 @@ class FakeStore implements RevocationStore {
     this.connectionHandler = handler;
   }
 
-  async readEpoch(): Promise<string | null> {
-    this.calls.push('readEpoch');
-    return this.epoch;
-  }
-
-  async readSnapshot(minExp: number): Promise<RevocationEntry[]> {
+  async readSnapshot(minExp: number): Promise<RevocationSnapshot | null> {
     this.calls.push('readSnapshot');
     this.snapshotReads.push(minExp);
+    // Like the Redis script: epoch and entries as of one instant, the one the read was sent at.
+    const epoch = this.epoch;
+    const entries = this.snapshot.filter((e) => e.exp >= minExp).map((e) => ({ ...e }));
     if (this.snapshotGate) await this.snapshotGate;
-    return this.snapshot.filter((e) => e.exp >= minExp).map((e) => ({ ...e }));
+    return epoch === null ? null : { epoch, entries };
   }
 
   async register(replicaId: string, expiresAtMs: number): Promise<void> {
     this.calls.push('register');
-    if (this.failRegister) throw new Error('redis unavailable');
+    const fail = this.failRegister; // decided when the write is sent, like a real round trip
+    if (this.registerGate) await this.registerGate;
+    if (fail) throw new Error('redis unavailable');
     this.registrations.push({ replicaId, expiresAtMs });
   }
 
@@ -181,10 +183,8 @@ describe('createRevocationCache', () => {
 
     await cache.start();
 
-    expect(store.calls).toEqual(['register', 'subscribe', 'readEpoch', 'readSnapshot']);
-    expect(store.registrations).toEqual([
-      { replicaId: REPLICA, expiresAtMs: START_MS + 10_000 },
-    ]);
+    expect(store.calls).toEqual(['register', 'subscribe', 'readSnapshot']);
+    expect(store.registrations).toEqual([{ replicaId: REPLICA, expiresAtMs: START_MS + 10_000 }]);
   });
 
   it('refuses a session revoked in the snapshot with 401 (1002)', async () => {
@@ -416,6 +416,25 @@ describe('createRevocationCache', () => {
       expect(store.calls.filter((c) => c === 'readSnapshot')).toHaveLength(1);
     });
 
+    it('reloads once more when an epoch is announced while a load that found none was in flight', async () => {
+      store.epoch = null;
+      create();
+      await cache.start();
+      let open!: () => void;
+      store.snapshotGate = new Promise<void>((resolve) => (open = resolve));
+      store.connection('down');
+      store.connection('up');
+      await settle();
+
+      store.epoch = 'epoch-2';
+      store.deliver({ type: 'epoch', epoch: 'epoch-2', sent_at: clock.now() });
+      open();
+      await settle();
+
+      expect(store.calls.filter((c) => c === 'readSnapshot')).toHaveLength(3);
+      expect(cache.health()).toBe('ok');
+    });
+
     it('does not restart a slow snapshot load on every heartbeat of the same epoch', async () => {
       create();
       await cache.start();
@@ -483,6 +502,39 @@ describe('createRevocationCache', () => {
       await elapse(2_500);
       heartbeat();
       expect(cache.health()).toBe('ok');
+    });
+
+    it('after a reconnect, registers again before it reloads the snapshot', async () => {
+      create();
+      await cache.start();
+      store.calls.length = 0;
+
+      store.connection('down');
+      store.connection('up');
+      await settle();
+
+      expect(store.calls).toEqual(['register', 'readSnapshot']);
+      expect(cache.health()).toBe('ok');
+    });
+
+    it('does not count a registration that began before a disconnect (it may have reached a Redis that then lost it)', async () => {
+      create();
+      await cache.start();
+      let land!: () => void;
+      store.registerGate = new Promise<void>((resolve) => (land = resolve));
+      await elapse(2_500); // the quarter-lease renewal starts and hangs
+      store.failRegister = true; // every later attempt fails: only the hanging one could count
+      store.connection('down');
+      store.connection('up');
+      await settle();
+
+      land();
+      await settle();
+      heartbeat();
+
+      expect(store.registrations).toHaveLength(2); // the hanging write did land
+      expect(cache.isLoaded()).toBe(true);
+      expect(cache.health()).toBe('unregistered');
     });
   });
 

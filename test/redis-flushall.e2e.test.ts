@@ -1,3 +1,4 @@
+import { revocationKeys } from '@concord/common';
 import { PASSWORD } from '../services/auth-service/test/support/auth-harness';
 import { startE2eStack, type E2eStack } from './support/e2e-stack';
 import { startPrivateRedis, type PrivateRedis } from './support/private-redis';
@@ -29,7 +30,7 @@ describe('FLUSHALL under running replicas (live connections, every key gone)', (
     const alive = stack.client({ replica: 0 });
     await alive.login('flush.ceo', PASSWORD);
     const revoked = stack.client({ replica: 1 });
-    await revoked.login('flush.ceo', PASSWORD);
+    const revokedSid = (await revoked.login('flush.ceo', PASSWORD)).session.session_id;
     const revokedToken = revoked.accessToken!;
     await revoked.logout();
     expect(await statusesOnEveryReplica(stack, alive.accessToken!)).toEqual([200, 200]);
@@ -58,6 +59,11 @@ describe('FLUSHALL under running replicas (live connections, every key gone)', (
     expect(revokedStatuses.length).toBeGreaterThan(10);
     expect(revokedStatuses.filter((s) => s === 200)).toEqual([]);
     expect(await statusesOnEveryReplica(stack, revokedToken)).toEqual([401, 401]);
+    // Healed, not merely remembered: the snapshot was re-seeded from Postgres under a new epoch, so a
+    // process starting now would refuse the token too.
+    const keys = revocationKeys(stack.prefix);
+    expect(await redis.command('ZSCORE', keys.snapshot, revokedSid)).not.toBeNull();
+    expect(await redis.command('GET', keys.epoch)).not.toBeNull();
   });
 
   it('after the flush has healed, a revoke reaches both replicas before it answers', async () => {

@@ -504,6 +504,42 @@ describe('createRevocationCache', () => {
       expect(cache.health()).toBe('ok');
     });
 
+    it('when renewals resume after a lapse without a disconnect, reloads the snapshot before it vouches again', async () => {
+      create();
+      await cache.start();
+      store.failRegister = true; // Redis refuses writes (out of memory); the channel keeps working
+      for (let i = 0; i < 3; i++) {
+        await elapse(2_500);
+        heartbeat();
+      }
+      expect(cache.health()).toBe('unregistered');
+      // A revoke published meanwhile did not wait for us; its message is not processed yet.
+      store.snapshot = [{ sid: 'revoked-during-lapse', exp: unixSeconds(START_MS) + 900 }];
+      let open!: () => void;
+      store.snapshotGate = new Promise<void>((resolve) => (open = resolve));
+      store.failRegister = false;
+
+      await elapse(2_500);
+      heartbeat();
+      const whileReloading = cache.health();
+      open();
+      await settle();
+
+      expect(whileReloading).toBe('loading');
+      expect(cache.health()).toBe('ok');
+      expect(refusal(() => cache.assertNotRevoked('revoked-during-lapse')).code).toBe(1002);
+    });
+
+    it('does not reload on an ordinary renewal', async () => {
+      create();
+      await cache.start();
+
+      await elapse(2_500);
+      await elapse(2_500);
+
+      expect(store.calls.filter((c) => c === 'readSnapshot')).toHaveLength(1);
+    });
+
     it('after a reconnect, registers again before it reloads the snapshot', async () => {
       create();
       await cache.start();

@@ -151,14 +151,29 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
     }
   }
 
-  async function register(): Promise<void> {
+  /**
+   * Registers; resolves with whether this registration ended a lapse (the previous one counted had
+   * expired by our own rule). A revoker does not wait for a replica missing from the registry, and
+   * its message may still sit unread in our socket when we count ourselves registered again.
+   */
+  async function register(): Promise<{ endedLapse: boolean }> {
     // Taken before the write: the registration is assumed to start no later than this instant.
     const startedMono = clock.monotonic();
     const connection = connectionGeneration;
     await store.register(replicaId, clock.now() + registrationTtl);
     // A write that began before a disconnect may have landed in a Redis that has since lost it
     // (restart): only a registration begun on the current connection counts.
-    if (connection === connectionGeneration) registeredMono = Math.max(registeredMono, startedMono);
+    if (connection !== connectionGeneration) return { endedLapse: false };
+    const endedLapse = clock.monotonic() - registeredMono > registrationTtl / 2;
+    registeredMono = Math.max(registeredMono, startedMono);
+    return { endedLapse };
+  }
+
+  async function renew(): Promise<void> {
+    const { endedLapse } = await register();
+    // While we were unregistered a revoke may have answered without waiting for us: re-read the
+    // snapshot (written before every publish) before vouching again, as after a reconnect.
+    if (endedLapse && loadedEpoch !== undefined) reload('registration lapsed');
   }
 
   function currentHealth(): CacheHealth {
@@ -228,7 +243,7 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
       lastSentAt = Math.max(lastSentAt, subscribedAt);
       timers = [
         setInterval(() => {
-          register().catch((err: unknown) => logger.warn({ err }, 'replica registration failed'));
+          renew().catch((err: unknown) => logger.warn({ err }, 'replica registration failed'));
           health(); // logs a change even while no request asks
         }, leaseMs / 4),
         setInterval(prune, Math.max(1_000, Math.min(30_000, leaseMs))),

@@ -39,6 +39,13 @@ async function replicaConnectionIds(): Promise<string[]> {
     .sort();
 }
 
+/** The value of the series of `name` (whose labels include `label`, if given) in a scrape. */
+function metric(scrape: string, name: string, label = ''): number {
+  const line = scrape.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
+  if (!line) throw new Error(`no ${name}{${label}} in the scrape:\n${scrape}`);
+  return Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 async function loggedIn(replica: number): Promise<ConcordClient> {
   const client = stack.client({ replica });
   await client.login('oom.ceo', PASSWORD);
@@ -62,6 +69,7 @@ describe('Redis out of memory (maxmemory 1, noeviction)', () => {
     await redis.command('CONFIG', 'SET', 'maxmemory', '1');
     const revoke = await victim.request('POST', '/api/v1/auth/logout', { token: victim.accessToken });
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
+    const duringOutage = await (await fetch(stack.replicas[1]!.metricsUrl)).text();
     await redis.command('CONFIG', 'SET', 'maxmemory', '0');
     const appliedAfterMs = await msUntilRevokedOn([0, 1], victim.accessToken!);
     process.stdout.write(
@@ -73,6 +81,10 @@ describe('Redis out of memory (maxmemory 1, noeviction)', () => {
     expect(revoke.headers['retry-after']).toBeDefined();
     expect(appliedAfterMs).toBeLessThanOrEqual(LEASE_MS + MARGIN_MS);
     expect(await replicaConnectionIds()).toEqual(connectionsBefore);
+    expect(metric(duringOutage, 'concord_revocations_pending')).toBeGreaterThanOrEqual(1);
+    expect(metric(duringOutage, 'concord_outbox_lag_seconds')).toBeGreaterThan(1);
+    expect(metric(duringOutage, 'concord_revocation_health', 'reason="unregistered"')).toBe(1);
+    expect(metric(duringOutage, 'concord_revocation_health', 'reason="ok"')).toBe(0);
   });
 
   it('while Redis refuses writes, authenticated requests become 503 (registration can no longer be renewed)', async () => {

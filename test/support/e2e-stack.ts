@@ -22,6 +22,8 @@ export interface Replica {
   id: string;
   port: number;
   url: string;
+  /** `http://127.0.0.1:<METRICS_PORT>/metrics`. */
+  metricsUrl: string;
   process: ManagedProcess;
   pause(): void;
   resume(): void;
@@ -82,16 +84,18 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
     for (let i = 1; i <= (options.authReplicas ?? 2); i++) {
       const port = await freePort();
       const id = `auth-service-${i}`;
+      const metricsPort = await freePort();
       const proc = spawnManaged(id, process.execPath, [AUTH_MAIN], {
         ...env,
         PORT: String(port),
-        METRICS_PORT: String(await freePort()),
+        METRICS_PORT: String(metricsPort),
         REPLICA_ID: id,
       });
       const replica: Replica = {
         id,
         port,
         url: `http://127.0.0.1:${port}`,
+        metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
         process: proc,
         pause: () => proc.child.kill('SIGSTOP'),
         resume: () => proc.child.kill('SIGCONT'),

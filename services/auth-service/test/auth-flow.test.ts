@@ -486,6 +486,27 @@ describe('operations', () => {
     expect(onApiPort.status).toBe(404);
   });
 
+  it('reports the revocation health reason, the outbox lag and pending revocations', async () => {
+    const scrape = async () => (await fetch(`http://127.0.0.1:${h.replicas[0]!.metricsPort}/metrics`)).text();
+    // The backlog is measured once per relay pass (a quarter lease); a revoke of an earlier test may
+    // have been committed but not yet marked at the last one.
+    let text = await scrape();
+    for (let i = 0; i < 10 && !/^concord_revocations_pending\{[^}]*\} 0$/m.test(text); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      text = await scrape();
+    }
+
+    expect(text).toMatch(/^concord_revocation_health\{[^}]*reason="ok"[^}]*\} 1$/m);
+    for (const reason of ['loading', 'lease-expired', 'unregistered', 'disconnected']) {
+      expect(text).toMatch(
+        new RegExp(`^concord_revocation_health\\{[^}]*reason="${reason}"[^}]*\\} 0$`, 'm'),
+      );
+    }
+    expect(text).toMatch(/^concord_outbox_lag_seconds\{[^}]*\} 0$/m);
+    expect(text).toMatch(/^concord_revocations_pending\{[^}]*\} 0$/m);
+    expect(text).toMatch(/^concord_revocations_awaiting_acks\{[^}]*\} 0$/m);
+  });
+
   it('tags every response with the replica and request id', async () => {
     const res = await h.client().request('GET', '/healthz', { headers: { 'x-request-id': 'abc-123' } });
     expect(res.headers['x-concord-replica']).toBe('auth-test-1');

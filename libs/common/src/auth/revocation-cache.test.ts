@@ -222,6 +222,7 @@ describe('createRevocationCache', () => {
       store.snapshot = [{ sid: 'from-snapshot', exp: unixSeconds(START_MS) + 900 }];
       create();
       await cache.start();
+      revokedBatches.length = 0; // the load's own report is another test's
 
       revoke('msg-1', [{ sid: 'from-message', exp: unixSeconds(START_MS) + 900 }]);
       await settle();
@@ -245,6 +246,27 @@ describe('createRevocationCache', () => {
 
       expect(refusal(() => cache.assertNotRevoked('s1')).code).toBe(1002);
       expect(store.acks).toEqual([{ id: 'msg-1', replica: REPLICA }]);
+    });
+
+    it('after every snapshot load, report every sid in the set, also those that came by message', async () => {
+      const exp = unixSeconds(START_MS) + 900;
+      store.snapshot = [{ sid: 'from-snapshot', exp }];
+      create();
+      await cache.start();
+      revoke('msg-1', [{ sid: 'from-message', exp }]);
+      revokedBatches.length = 0;
+
+      store.connection('down');
+      store.connection('up');
+      await settle();
+
+      expect(revokedBatches).toHaveLength(1);
+      expect(revokedBatches[0]).toEqual(
+        expect.arrayContaining([
+          { sid: 'from-snapshot', exp },
+          { sid: 'from-message', exp },
+        ]),
+      );
     });
 
     it('keep the later exp when a sid is revoked twice', async () => {

@@ -18,7 +18,11 @@ export interface RevocationCacheOptions {
   tokenToleranceMs?: number;
   clock: Clock;
   logger: Logger;
-  /** Called after entries are applied (realtime disconnects the sessions' sockets). */
+  /**
+   * Called after entries are applied: with a message's entries, and after every snapshot (re)load
+   * with every entry of the set, since a revocation may arrive by a load rather than by message
+   * (realtime cuts the sockets of each sid, DESIGN.md section 4).
+   */
   onRevoked?: (entries: RevocationEntry[]) => void;
 }
 
@@ -108,6 +112,7 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
       } else {
         merge(snapshot.entries);
         loadedEpoch = snapshot.epoch;
+        options.onRevoked?.([...revoked].map(([sid, exp]) => ({ sid, exp })));
         logger.info(
           { epoch: snapshot.epoch, entries: snapshot.entries.length },
           'revocation snapshot loaded',

@@ -1,7 +1,8 @@
 import { revocationKeys } from '@concord/common';
 import { PASSWORD } from '../services/auth-service/test/support/auth-harness';
-import { startE2eStack, type E2eStack } from './support/e2e-stack';
-import { startPrivateRedis, type PrivateRedis } from './support/private-redis';
+import type { E2eStack } from './support/e2e-stack';
+import type { PrivateRedis } from './support/private-redis';
+import { startPrivateRedisStack, type PrivateRedisStack } from './support/private-redis-stack';
 import { statusesOnEveryReplica } from './support/replica-probe';
 
 const LEASE_MS = 2_000;
@@ -9,20 +10,14 @@ const LEASE_MS = 2_000;
 const HEAL_BOUND_MS = 3 * LEASE_MS;
 let redis: PrivateRedis;
 let stack: E2eStack;
+let env: PrivateRedisStack | undefined;
 
 beforeAll(async () => {
-  redis = await startPrivateRedis();
-  stack = await startE2eStack({
-    authReplicas: 2,
-    redisUrl: redis.url,
-    gateway: false,
-    env: { REVOCATION_LEASE_MS: String(LEASE_MS) },
-  });
-  await stack.client({ replica: 0 }).setup('flush.ceo', PASSWORD);
+  env = await startPrivateRedisStack({ leaseMs: LEASE_MS, ceo: 'flush.ceo' });
+  ({ redis, stack } = env);
 });
 afterAll(async () => {
-  await stack?.cleanup();
-  await redis?.cleanup();
+  await env?.cleanup();
 });
 
 describe('FLUSHALL under running replicas (live connections, every key gone)', () => {

@@ -1,7 +1,8 @@
 import type { ConcordClient } from '@concord/client';
 import { PASSWORD } from '../services/auth-service/test/support/auth-harness';
-import { startE2eStack, type E2eStack } from './support/e2e-stack';
-import { startPrivateRedis, type PrivateRedis } from './support/private-redis';
+import type { E2eStack } from './support/e2e-stack';
+import type { PrivateRedis } from './support/private-redis';
+import { startPrivateRedisStack, type PrivateRedisStack } from './support/private-redis-stack';
 import { msUntil, statusesOnEveryReplica } from './support/replica-probe';
 
 const LEASE_MS = 2_000;
@@ -11,22 +12,15 @@ const MARGIN_MS = 1_500;
 const OUTAGE_MS = 3_000;
 let redis: PrivateRedis;
 let stack: E2eStack;
+let env: PrivateRedisStack | undefined;
 
 beforeAll(async () => {
-  redis = await startPrivateRedis();
+  env = await startPrivateRedisStack({ leaseMs: LEASE_MS, ceo: 'oom.ceo' });
+  ({ redis, stack } = env);
   await redis.command('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
-  stack = await startE2eStack({
-    authReplicas: 2,
-    redisUrl: redis.url,
-    gateway: false,
-    env: { REVOCATION_LEASE_MS: String(LEASE_MS) },
-  });
-  await stack.client({ replica: 0 }).setup('oom.ceo', PASSWORD);
 });
 afterAll(async () => {
-  await redis?.command('CONFIG', 'SET', 'maxmemory', '0').catch(() => undefined);
-  await stack?.cleanup();
-  await redis?.cleanup();
+  await env?.cleanup();
 });
 
 /** Ids of the Redis connections the replicas hold, to prove that recovery needed no reconnect. */

@@ -1,7 +1,8 @@
 import { PASSWORD } from '../services/auth-service/test/support/auth-harness';
-import { startE2eStack, type E2eStack } from './support/e2e-stack';
+import type { E2eStack } from './support/e2e-stack';
 import { waitFor } from './support/processes';
-import { startPrivateRedis, type PrivateRedis } from './support/private-redis';
+import type { PrivateRedis } from './support/private-redis';
+import { startPrivateRedisStack, type PrivateRedisStack } from './support/private-redis-stack';
 import { statusesOnEveryReplica } from './support/replica-probe';
 
 // Long enough that replica B, paused through the whole restart, still believes its registration
@@ -10,20 +11,14 @@ const LEASE_MS = 8_000;
 const WAKE_PROBES = 4;
 let redis: PrivateRedis;
 let stack: E2eStack;
+let env: PrivateRedisStack | undefined;
 
 beforeAll(async () => {
-  redis = await startPrivateRedis();
-  stack = await startE2eStack({
-    authReplicas: 2,
-    redisUrl: redis.url,
-    gateway: false,
-    env: { REVOCATION_LEASE_MS: String(LEASE_MS) },
-  });
-  await stack.client({ replica: 0 }).setup('registry.ceo', PASSWORD);
+  env = await startPrivateRedisStack({ leaseMs: LEASE_MS, ceo: 'registry.ceo' });
+  ({ redis, stack } = env);
 });
 afterAll(async () => {
-  await stack?.cleanup();
-  await redis?.cleanup();
+  await env?.cleanup();
 });
 
 describe('Redis restart while a replica is paused (the registry starts empty)', () => {

@@ -23,6 +23,16 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const dir = mkdtempSync(path.join(tmpdir(), 'concord-redis-'));
   let proc: ManagedProcess | undefined;
   const url = `redis://127.0.0.1:${port}`;
+  /** Runs `fn` on a connection of its own that neither retries nor outlives the call. */
+  const once = async <T>(fn: (client: Redis) => Promise<T>): Promise<T> => {
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await client.connect();
+      return await fn(client);
+    } finally {
+      client.disconnect();
+    }
+  };
   const start = async () => {
     proc = spawnManaged(
       'redis',
@@ -31,19 +41,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       {},
     );
     await waitFor(
-      async () => {
-        const probe = new Redis(url, {
-          lazyConnect: true,
-          maxRetriesPerRequest: 0,
-          retryStrategy: () => null,
-        });
-        try {
-          await probe.connect();
-          return (await probe.ping()) === 'PONG';
-        } finally {
-          probe.disconnect();
-        }
-      },
+      async () => (await once((probe) => probe.ping())) === 'PONG',
       10_000,
       () => `redis-server did not start:\n${proc?.output()}`,
     );
@@ -60,19 +58,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       proc = undefined;
     },
     start,
-    async command(name, ...args) {
-      const client = new Redis(url, {
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      try {
-        await client.connect();
-        return await client.call(name, ...args);
-      } finally {
-        client.disconnect();
-      }
-    },
+    command: (name, ...args) => once((client) => client.call(name, ...args)),
     async cleanup() {
       await proc?.stop(2_000);
       rmSync(dir, { recursive: true, force: true });

@@ -3,11 +3,12 @@
 //
 // None carries a `#!lua` shebang, deliberately. Measured on Redis 7.0 under `maxmemory 1` +
 // `noeviction` (docs/operations.md): a flagged script without `allow-oom` is refused as a whole, and
-// `no-writes` forbids PUBLISH; an unflagged script runs and fails at its first write command, after
-// the commands before it took effect. So reads and PUBLISH keep working while Redis is out of
-// memory (heartbeats, acks, snapshot reads) and every write comes first in its script (a revoke is
-// never published without its snapshot entry). `allow-oom` would let revocations write past
-// maxmemory; it is not used: the outbox covers a refused write like any other failure.
+// `no-writes` forbids PUBLISH; an unflagged script runs and fails at its first refusable write,
+// after the commands before it took effect (unless it has already modified data: then Redis lets it
+// finish). So reads and PUBLISH keep working while Redis is out of memory (heartbeats, acks,
+// snapshot reads) and every write comes first in its script (a revoke is never published without
+// its snapshot entry). `allow-oom` would let revocations write past maxmemory; it is not used: the
+// outbox covers a refused write like any other failure (test/redis-oom-commands.e2e.test.ts).
 
 /**
  * KEYS: snapshot, replicas, registry birth marker. ARGV: channel, message, lowest live registration

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { Logger } from '../logging/logger';
 import { systemClock, type Clock } from '../ops/clock';
-import { OUTBOX_TABLE } from './outbox';
+import { deletePublishedOutboxRows, queryOutboxBacklog, runOutboxPass } from './outbox-pass';
 
 /** A claimed outbox row, handed to its topic's callback. */
 export interface OutboxDelivery {
@@ -76,35 +76,7 @@ export interface OutboxRelay {
   backlog(topic: string): OutboxBacklog;
 }
 
-interface ClaimedRow {
-  id: string;
-  topic: string;
-  payload: unknown;
-  created_at: Date;
-  attempts: number;
-}
-
 const DAY_MS = 86_400_000;
-const CLEANUP_BATCH = 1_000;
-const LAST_ERROR_MAX = 500;
-
-// No ORDER BY on id as a cursor: ids are allocated before commit, so a lower id can become visible
-// after a higher one; every unpublished row is simply eligible until it is marked.
-const CLAIM = `
-  SELECT id, topic, payload, created_at, attempts FROM ${OUTBOX_TABLE}
-   WHERE published_at IS NULL AND topic = ANY($1::text[]) AND available_at <= clock_timestamp()
-     AND created_at <= clock_timestamp() - make_interval(secs => $2::float8 / 1000)
-   ORDER BY available_at, id
-   LIMIT $3
-   FOR UPDATE SKIP LOCKED`;
-
-const MARK_FAILED = `
-  UPDATE ${OUTBOX_TABLE} o
-     SET attempts = o.attempts + 1, last_error = f.error,
-         available_at = clock_timestamp()
-           + make_interval(secs => least($3::float8 * power(2, least(o.attempts, 30)), $4::float8) / 1000)
-    FROM unnest($1::bigint[], $2::text[]) AS f(id, error)
-   WHERE o.id = f.id`;
 
 /** Builds an {@link OutboxRelay}; every replica may run one, SKIP LOCKED keeps them apart. */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
@@ -123,102 +95,47 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let rerunAfterMs = Number.POSITIVE_INFINITY;
   let stopped = true;
 
-  /** Resolves with the failure's message, or undefined once delivered. */
-  async function deliver(row: ClaimedRow): Promise<string | undefined> {
-    let timeout: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timeout = setTimeout(
-        () => reject(new Error(`delivery timed out after ${options.deliveryTimeoutMs} ms`)),
-        options.deliveryTimeoutMs,
-      );
-    });
-    const delivery: OutboxDelivery = {
-      id: row.id,
-      topic: row.topic,
-      payload: row.payload,
-      createdAt: row.created_at,
-      attempts: row.attempts,
-    };
-    try {
-      await Promise.race([Promise.resolve().then(() => handlers[row.topic]!(delivery)), expired]);
-      return undefined;
-    } catch (err) {
-      return (err instanceof Error ? err.message : String(err)).slice(0, LAST_ERROR_MAX);
-    } finally {
-      clearTimeout(timeout);
-    }
-  }
-
   async function runOnce(): Promise<OutboxPass> {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<ClaimedRow>(CLAIM, [topics, claimAfterMs, batchSize]);
-      const errors = await Promise.all(rows.map(deliver));
-      const delivered = rows.filter((_, i) => errors[i] === undefined);
-      const failed = rows.flatMap((row, i) => (errors[i] === undefined ? [] : [{ row, error: errors[i]! }]));
-      if (delivered.length > 0) {
-        await client.query(
-          `UPDATE ${OUTBOX_TABLE} SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])`,
-          [delivered.map((r) => r.id)],
-        );
-      }
-      if (failed.length > 0) {
-        await client.query(MARK_FAILED, [
-          failed.map((f) => f.row.id),
-          failed.map((f) => f.error),
-          options.retry.baseMs,
-          options.retry.maxMs,
-        ]);
-      }
-      await client.query('COMMIT');
-      if (delivered.length > 0) {
-        const oldest = Math.min(...delivered.map((r) => r.created_at.getTime()));
-        logger.info(
-          {
-            event: 'outbox.delivered',
-            rows: delivered.length,
-            topics: [...new Set(delivered.map((r) => r.topic))],
-            oldest_age_ms: Math.max(0, clock.now() - oldest),
-          },
-          'outbox relay delivered rows',
-        );
-      }
-      if (failed.length > 0) {
-        logger.warn(
-          {
-            event: 'outbox.failed',
-            rows: failed.length,
-            ids: failed.map((f) => f.row.id),
-            error: failed[0]!.error,
-          },
-          'outbox delivery failed; the rows are retried with backoff',
-        );
-      }
-      return { claimed: rows.length, delivered: delivered.length, failed: failed.length };
-    } catch (err) {
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        broken = rollbackError as Error;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
+    const result = await runOutboxPass({
+      pool,
+      handlers,
+      claimAfterMs,
+      batchSize,
+      retry: options.retry,
+      deliveryTimeoutMs: options.deliveryTimeoutMs,
+    });
+    const { delivered, failed } = result;
+    if (delivered.length > 0) {
+      const oldest = Math.min(...delivered.map((d) => d.createdAt.getTime()));
+      logger.info(
+        {
+          event: 'outbox.delivered',
+          rows: delivered.length,
+          topics: [...new Set(delivered.map((d) => d.topic))],
+          oldest_age_ms: Math.max(0, clock.now() - oldest),
+        },
+        'outbox relay delivered rows',
+      );
     }
+    if (failed.length > 0) {
+      logger.warn(
+        {
+          event: 'outbox.failed',
+          rows: failed.length,
+          ids: failed.map((f) => f.delivery.id),
+          error: failed[0]!.error,
+        },
+        'outbox delivery failed; the rows are retried with backoff',
+      );
+    }
+    return { claimed: result.claimed, delivered: delivered.length, failed: failed.length };
   }
 
   async function refreshBacklog(): Promise<void> {
-    const { rows } = await pool.query<{ topic: string; pending: number; oldest_age_ms: number }>(
-      `SELECT topic, count(*)::int AS pending,
-              extract(epoch FROM clock_timestamp() - min(created_at))::float8 * 1000 AS oldest_age_ms
-         FROM ${OUTBOX_TABLE} WHERE published_at IS NULL AND topic = ANY($1::text[]) GROUP BY topic`,
-      [topics],
-    );
+    const rows = await queryOutboxBacklog(pool, topics);
     const atMono = clock.monotonic();
     backlogs.clear();
-    for (const row of rows) {
-      backlogs.set(row.topic, { pending: row.pending, oldestAgeMs: Math.max(0, row.oldest_age_ms), atMono });
-    }
+    for (const row of rows) backlogs.set(row.topic, { ...row, atMono });
   }
 
   function schedule(delayMs: number): void {
@@ -257,21 +174,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     schedule(next);
   }
 
-  async function cleanup(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const { rowCount } = await pool.query(
-        `DELETE FROM ${OUTBOX_TABLE} WHERE id IN (
-           SELECT id FROM ${OUTBOX_TABLE}
-            WHERE published_at < clock_timestamp() - make_interval(secs => $1::float8 / 1000)
-              AND topic = ANY($2::text[])
-            LIMIT $3 FOR UPDATE SKIP LOCKED)`,
-        [retentionMs, topics, CLEANUP_BATCH],
-      );
-      total += rowCount ?? 0;
-      if ((rowCount ?? 0) < CLEANUP_BATCH) return total;
-    }
-  }
+  const cleanup = () => deletePublishedOutboxRows(pool, topics, retentionMs);
 
   return {
     start() {

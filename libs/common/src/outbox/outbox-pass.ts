@@ -1,16 +1,11 @@
 import type { Pool } from 'pg';
 import { OUTBOX_TABLE } from './outbox';
-import type { OutboxDelivery, OutboxHandler } from './outbox-relay';
+import type { OutboxDelivery, OutboxHandler, OutboxRelayOptions } from './outbox-relay';
 
-/** What one pass needs: where to claim, what to claim and how to treat failures. */
-export interface OutboxPassOptions {
-  pool: Pool;
-  handlers: Readonly<Record<string, OutboxHandler>>;
-  claimAfterMs: number;
-  batchSize: number;
-  retry: { baseMs: number; maxMs: number };
-  deliveryTimeoutMs: number;
-}
+/** What one pass needs: the relay's options, defaults applied. */
+export type OutboxPassOptions = Required<
+  Pick<OutboxRelayOptions, 'pool' | 'handlers' | 'claimAfterMs' | 'batchSize' | 'retry' | 'deliveryTimeoutMs'>
+>;
 
 /** The rows one pass delivered and the ones it rescheduled (with their error). */
 export interface OutboxPassResult {

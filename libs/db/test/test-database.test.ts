@@ -42,6 +42,7 @@ describe('createTestDatabase', () => {
       );
       expect(tables.rows.map((row) => row.tablename)).toEqual([
         '_prisma_migrations',
+        'outbox',
         'refresh_tokens',
         'sessions',
         'users',

@@ -1,37 +1,23 @@
 import type { ConcordClient } from '@concord/client';
 import { PASSWORD } from '../services/auth-service/test/support/auth-harness';
-import { startE2eStack, type E2eStack } from './support/e2e-stack';
+import type { E2eStack } from './support/e2e-stack';
 import { waitFor } from './support/processes';
-import { startPrivateRedis, type PrivateRedis } from './support/private-redis';
+import type { PrivateRedis } from './support/private-redis';
+import { startPrivateRedisStack, type PrivateRedisStack } from './support/private-redis-stack';
+import { statusesOnEveryReplica } from './support/replica-probe';
 
 const LEASE_MS = 2_000;
 let redis: PrivateRedis;
 let stack: E2eStack;
+let env: PrivateRedisStack | undefined;
 
 beforeAll(async () => {
-  redis = await startPrivateRedis();
-  stack = await startE2eStack({
-    authReplicas: 2,
-    redisUrl: redis.url,
-    gateway: false,
-    env: { REVOCATION_LEASE_MS: String(LEASE_MS) },
-  });
-  const admin = stack.client({ replica: 0 });
-  await admin.setup('redis.ceo', PASSWORD);
+  env = await startPrivateRedisStack({ leaseMs: LEASE_MS, ceo: 'redis.ceo' });
+  ({ redis, stack } = env);
 });
 afterAll(async () => {
-  await stack?.cleanup();
-  await redis?.cleanup();
+  await env?.cleanup();
 });
-
-async function statusesOnEveryReplica(token: string): Promise<number[]> {
-  return Promise.all(
-    stack.replicas.map(
-      async (_, replica) =>
-        (await stack.client({ replica }).request('GET', '/api/v1/auth/me', { token })).status,
-    ),
-  );
-}
 
 describe('Redis restart (it keeps nothing on disk)', () => {
   it('keeps a revoked token refused on every replica, and answers 503 while no heartbeat arrives', async () => {
@@ -42,8 +28,8 @@ describe('Redis restart (it keeps nothing on disk)', () => {
     const revokedToken = revoked.accessToken!;
     const aliveToken = alive.accessToken!;
     await revoked.logout();
-    expect(await statusesOnEveryReplica(revokedToken)).toEqual([401, 401]);
-    expect(await statusesOnEveryReplica(aliveToken)).toEqual([200, 200]);
+    expect(await statusesOnEveryReplica(stack, revokedToken)).toEqual([401, 401]);
+    expect(await statusesOnEveryReplica(stack, aliveToken)).toEqual([200, 200]);
 
     await redis.kill();
     // Sample for longer than a lease: nothing authenticated may be answered 200.
@@ -51,8 +37,8 @@ describe('Redis restart (it keeps nothing on disk)', () => {
     const outageEnds = Date.now() + LEASE_MS * 1.5;
     while (Date.now() < outageEnds) {
       during.push(
-        ...(await statusesOnEveryReplica(aliveToken)),
-        ...(await statusesOnEveryReplica(revokedToken)),
+        ...(await statusesOnEveryReplica(stack, aliveToken)),
+        ...(await statusesOnEveryReplica(stack, revokedToken)),
       );
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -60,8 +46,8 @@ describe('Redis restart (it keeps nothing on disk)', () => {
     const afterRestart: number[] = [];
     await waitFor(
       async () => {
-        const s = await statusesOnEveryReplica(aliveToken);
-        afterRestart.push(...(await statusesOnEveryReplica(revokedToken)));
+        const s = await statusesOnEveryReplica(stack, aliveToken);
+        afterRestart.push(...(await statusesOnEveryReplica(stack, revokedToken)));
         return s.every((x) => x === 200);
       },
       20_000,
@@ -73,7 +59,7 @@ describe('Redis restart (it keeps nothing on disk)', () => {
     expect(during.filter((s) => s === 200)).toEqual([]);
     expect(during.filter((s) => s === 503).length).toBeGreaterThan(0);
     expect(afterRestart.filter((s) => s === 200)).toEqual([]);
-    expect(await statusesOnEveryReplica(revokedToken)).toEqual([401, 401]);
+    expect(await statusesOnEveryReplica(stack, revokedToken)).toEqual([401, 401]);
     const body = (
       await stack.client({ replica: 1 }).request('GET', '/api/v1/auth/me', { token: revokedToken })
     ).body;
@@ -94,7 +80,7 @@ describe('Redis restart (it keeps nothing on disk)', () => {
     await waitFor(
       async () =>
         (await stack.client({ replica: 1 }).request('GET', '/healthz')).status === 200 &&
-        (await statusesOnEveryReplica(token)).every((s) => s === 401),
+        (await statusesOnEveryReplica(stack, token)).every((s) => s === 401),
       20_000,
       () => 'the revocation made during the outage was not re-seeded',
     );

@@ -1,3 +1,4 @@
+import { revocationKeys } from '@concord/common';
 import { Redis } from 'ioredis';
 import { PASSWORD } from '../services/auth-service/test/support/auth-harness';
 import { startE2eStack, type E2eStack } from './support/e2e-stack';
@@ -17,7 +18,7 @@ describe('SIGTERM', () => {
     const replica = stack.replicas[0]!;
     const redis = new Redis(stack.redisUrl);
     try {
-      expect(await redis.zscore(`${stack.prefix}revocations:replicas`, replica.id)).not.toBeNull();
+      expect(await redis.zscore(revocationKeys(stack.prefix).replicas, replica.id)).not.toBeNull();
       // Logins take tens of milliseconds (argon2id): several are in flight when the signal lands.
       const inFlight = Array.from({ length: 4 }, () =>
         stack
@@ -35,7 +36,7 @@ describe('SIGTERM', () => {
 
       expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
       expect(code).toBe(0);
-      expect(await redis.zscore(`${stack.prefix}revocations:replicas`, replica.id)).toBeNull();
+      expect(await redis.zscore(revocationKeys(stack.prefix).replicas, replica.id)).toBeNull();
       await expect(fetch(`${replica.url}/healthz`)).rejects.toThrow();
     } finally {
       redis.disconnect();

@@ -24,6 +24,8 @@ export interface Replica {
   url: string;
   /** The internal listener (JWKS and health for sibling services). */
   internalUrl: string;
+  /** `http://127.0.0.1:<METRICS_PORT>/metrics`. */
+  metricsUrl: string;
   process: ManagedProcess;
   pause(): void;
   resume(): void;
@@ -90,10 +92,11 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
       const port = await freePort();
       const internalPort = await freePort();
       const id = `auth-service-${i}`;
+      const metricsPort = await freePort();
       const proc = spawnManaged(id, process.execPath, [AUTH_MAIN], {
         ...env,
         PORT: String(port),
-        METRICS_PORT: String(await freePort()),
+        METRICS_PORT: String(metricsPort),
         INTERNAL_PORT: String(internalPort),
         REPLICA_ID: id,
       });
@@ -102,6 +105,7 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
         port,
         url: `http://127.0.0.1:${port}`,
         internalUrl: `http://127.0.0.1:${internalPort}`,
+        metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
         process: proc,
         pause: () => proc.child.kill('SIGSTOP'),
         resume: () => proc.child.kill('SIGCONT'),

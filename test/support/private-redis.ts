@@ -12,6 +12,8 @@ export interface PrivateRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port, empty. */
   start(): Promise<void>;
+  /** Runs one command on a fresh connection (CONFIG SET, FLUSHALL, CLIENT LIST…) and returns its reply. */
+  command(name: string, ...args: (string | number)[]): Promise<unknown>;
   cleanup(): Promise<void>;
 }
 
@@ -21,6 +23,16 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const dir = mkdtempSync(path.join(tmpdir(), 'concord-redis-'));
   let proc: ManagedProcess | undefined;
   const url = `redis://127.0.0.1:${port}`;
+  /** Runs `fn` on a connection of its own that neither retries nor outlives the call. */
+  const once = async <T>(fn: (client: Redis) => Promise<T>): Promise<T> => {
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await client.connect();
+      return await fn(client);
+    } finally {
+      client.disconnect();
+    }
+  };
   const start = async () => {
     proc = spawnManaged(
       'redis',
@@ -29,19 +41,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       {},
     );
     await waitFor(
-      async () => {
-        const probe = new Redis(url, {
-          lazyConnect: true,
-          maxRetriesPerRequest: 0,
-          retryStrategy: () => null,
-        });
-        try {
-          await probe.connect();
-          return (await probe.ping()) === 'PONG';
-        } finally {
-          probe.disconnect();
-        }
-      },
+      async () => (await once((probe) => probe.ping())) === 'PONG',
       10_000,
       () => `redis-server did not start:\n${proc?.output()}`,
     );
@@ -58,6 +58,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       proc = undefined;
     },
     start,
+    command: (name, ...args) => once((client) => client.call(name, ...args)),
     async cleanup() {
       await proc?.stop(2_000);
       rmSync(dir, { recursive: true, force: true });

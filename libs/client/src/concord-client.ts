@@ -42,6 +42,11 @@ export interface Problem {
   error: string;
   request_id: string;
   errors?: { path: string; message: string }[];
+  /**
+   * On a 503 (code 8001) from a write: the change is committed and will take effect by itself (a
+   * revocation reaches every replica once Redis takes writes again). Do not retry it.
+   */
+  committed?: boolean;
 }
 
 /** A user as the admin API shows it. */
@@ -52,14 +57,29 @@ export interface UserItem {
   created_at: string;
 }
 
-/** Thrown by the typed methods when the answer is not the expected success. */
+/**
+ * Thrown by the typed methods when the answer is not the expected success. The client never retries
+ * a request by itself; a caller that retries 503s must not retry one whose {@link committed} is true.
+ *
+ * @example
+ * try {
+ *   await client.logout();
+ * } catch (err) {
+ *   if (err instanceof ConcordApiError && err.committed) return; // done; the revocation is on its way
+ *   throw err;
+ * }
+ */
 export class ConcordApiError extends Error {
+  /** The problem says the write is committed (see {@link Problem.committed}). */
+  readonly committed: boolean;
+
   constructor(readonly response: HttpResponse) {
     const problem = response.body as Partial<Problem>;
     super(
       `HTTP ${response.status}${problem?.error ? ` ${problem.error}` : ''}: ${problem?.detail ?? response.text}`,
     );
     this.name = 'ConcordApiError';
+    this.committed = problem?.committed === true;
   }
 }
 

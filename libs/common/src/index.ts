@@ -1,6 +1,7 @@
 /**
  * @concord/common: what at least two Concord services share — configuration, errors, logging,
- * client-IP resolution, Redis clients, JWT verification, the revocation cache, health and metrics.
+ * client-IP resolution, Redis clients, JWT verification, the revocation cache, the transactional
+ * outbox, health and metrics.
  */
 export * from './errors/error-catalogue';
 export * from './errors/app-error';
@@ -25,6 +26,9 @@ export * from './auth/verification-keys';
 export * from './auth/token-verifier';
 export * from './auth/remote-key-set';
 export * from './auth/authenticator';
+export * from './outbox/outbox';
+export * from './outbox/outbox-relay';
+export * from './outbox/outbox-channel';
 export * from './ops/clock';
 export * from './ops/health';
 export * from './ops/metrics';

@@ -43,6 +43,7 @@ describe('createTestDatabase', () => {
       expect(tables.rows.map((row) => row.tablename)).toEqual([
         '_prisma_migrations',
         'known_login_addresses',
+        'outbox',
         'refresh_tokens',
         'sessions',
         'settings',

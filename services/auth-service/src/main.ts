@@ -6,6 +6,7 @@ import {
   createLogger,
   createMetrics,
   createMetricsServer,
+  createOutboxRelay,
   createPgPool,
   createRedisClients,
   createRedisRevocationStore,
@@ -17,6 +18,7 @@ import {
   listen,
   revocationKeys,
   systemClock,
+  CACHE_HEALTH_STATES,
   type Clock,
   type Logger,
 } from '@concord/common';
@@ -29,6 +31,12 @@ import { loadKeyRing } from './data-access/key-ring';
 import { createCredentialRepository } from './data-access/credential.repository';
 import { createLoginThrottle } from './data-access/login-throttle.store';
 import { createRefreshLimiter } from './data-access/refresh-limiter';
+import {
+  createRevocationOutbox,
+  REVOCATION_TOPIC,
+  revocationOutboxHandler,
+  revocationRelayTiming,
+} from './data-access/revocation-outbox';
 import { createRedisRevocationPublisher } from './data-access/revocation-publisher';
 import { createSessionRepository } from './data-access/session.repository';
 import { createUserAdminRepository } from './data-access/user-admin.repository';
@@ -99,8 +107,17 @@ export async function startAuthService(
     clock,
     logger,
   });
+  // Delivers committed revocations whose own publish failed (DESIGN.md "A committed revoke always
+  // arrives"); every auth replica runs one, so a replica that dies after its commit loses nothing.
+  const relay = createOutboxRelay({
+    pool,
+    logger,
+    handlers: { [REVOCATION_TOPIC]: revocationOutboxHandler(publisher) },
+    ...revocationRelayTiming(config.REVOCATION_LEASE_MS),
+  });
   await publisher.start();
   await cache.start();
+  relay.start();
 
   const verifierOptions = {
     issuer: config.JWT_ISSUER,
@@ -127,7 +144,13 @@ export async function startAuthService(
     timeCost: config.ARGON2_TIME_COST,
     parallelism: config.ARGON2_PARALLELISM,
   });
-  const revoker = createSessionRevoker({ sessions: sessionRepo, publisher, clock });
+  const revoker = createSessionRevoker({
+    sessions: sessionRepo,
+    publisher,
+    outbox: createRevocationOutbox(pool, relay),
+    clock,
+    logger,
+  });
   const minPasswordLength = () => config.MIN_PASSWORD_LENGTH;
   const throttleRejections = metrics.counter(
     'concord_login_throttle_rejections_total',
@@ -196,6 +219,28 @@ export async function startAuthService(
   });
 
   metrics.gauge('concord_revoked_sessions', 'Revoked sessions held in memory', () => cache.size());
+  metrics.stateGauge(
+    'concord_revocation_health',
+    'Revocation cache state: 1 for the current reason (ok, or why it answers 503)',
+    'reason',
+    CACHE_HEALTH_STATES,
+    () => cache.health(),
+  );
+  metrics.gauge(
+    'concord_outbox_lag_seconds',
+    'Age of the oldest undelivered revocation in the outbox',
+    () => relay.backlog(REVOCATION_TOPIC).oldestAgeMs / 1000,
+  );
+  metrics.gauge(
+    'concord_revocations_pending',
+    'Committed revocations not yet delivered to Redis (outbox rows)',
+    () => relay.backlog(REVOCATION_TOPIC).pending,
+  );
+  metrics.gauge(
+    'concord_revocations_awaiting_acks',
+    'Revokes of this replica waiting for acknowledgements or the lease',
+    () => publisher.awaitingAcks(),
+  );
   let draining = false;
   const readiness = [
     () => (draining ? 'draining' : undefined),
@@ -262,6 +307,7 @@ export async function startAuthService(
       await closeGracefully(internalServer, 1_000);
       await closeGracefully(metricsServer, 1_000);
       cache.stop();
+      await relay.stop();
       publisher.stop();
       await publisher
         .deregister(config.REPLICA_ID)

@@ -310,6 +310,24 @@ describe('logout and sessions', () => {
     expect(everyone.items.some((s) => s.username === memberOne.username)).toBe(true);
   });
 
+  it('answers 204 when deleting an own session that is already revoked (a retry after a committed 503)', async () => {
+    const ceo = await loginAs('first.ceo');
+    await ceo.createUser('revoke.twice', PASSWORD, 'member');
+    const caller = await loginAs('revoke.twice');
+    const other = await loginAs('revoke.twice');
+    const otherSession = (await other.me()).session_id;
+    await caller.revokeSession(otherSession);
+
+    const again = await caller.request('DELETE', `/api/v1/auth/sessions/${otherSession}`, {
+      token: caller.accessToken,
+    });
+
+    expect(again.status).toBe(204);
+    expect((await other.request('GET', '/api/v1/auth/me', { token: other.accessToken })).body).toMatchObject({
+      code: 1002,
+    });
+  });
+
   it('DELETE /sessions?scope=others counts what it revoked; a missing scope is 422', async () => {
     const user = await newUser();
     const a = await loginAs(user.username);
@@ -533,6 +551,27 @@ describe('operations', () => {
     expect(text).toMatch(/concord_http_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/auth\/login"/);
     expect(text).toMatch(/concord_revoked_sessions\{/);
     expect(onApiPort.status).toBe(404);
+  });
+
+  it('reports the revocation health reason, the outbox lag and pending revocations', async () => {
+    const scrape = async () => (await fetch(`http://127.0.0.1:${h.replicas[0]!.metricsPort}/metrics`)).text();
+    // The backlog is measured once per relay pass (a quarter lease); a revoke of an earlier test may
+    // have been committed but not yet marked at the last one.
+    let text = await scrape();
+    for (let i = 0; i < 10 && !/^concord_revocations_pending\{[^}]*\} 0$/m.test(text); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      text = await scrape();
+    }
+
+    expect(text).toMatch(/^concord_revocation_health\{[^}]*reason="ok"[^}]*\} 1$/m);
+    for (const reason of ['loading', 'lease-expired', 'unregistered', 'disconnected']) {
+      expect(text).toMatch(
+        new RegExp(`^concord_revocation_health\\{[^}]*reason="${reason}"[^}]*\\} 0$`, 'm'),
+      );
+    }
+    expect(text).toMatch(/^concord_outbox_lag_seconds\{[^}]*\} 0$/m);
+    expect(text).toMatch(/^concord_revocations_pending\{[^}]*\} 0$/m);
+    expect(text).toMatch(/^concord_revocations_awaiting_acks\{[^}]*\} 0$/m);
   });
 
   it('tags every response with the replica and request id', async () => {

@@ -69,8 +69,6 @@ export async function startRealtimeService(
     clock,
     logger,
     onRevoked: (entries) => bound.realtime?.cutSessions(entries.map((e) => e.sid)),
-    // DESIGN.md section 4, last paragraph: a revocation may reach us only through a (re)load.
-    onSnapshotLoaded: (entries) => bound.realtime?.cutSessions(entries.map((e) => e.sid)),
   });
   await cache.start();
   const verifier = createTokenVerifier({

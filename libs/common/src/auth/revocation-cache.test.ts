@@ -4,12 +4,11 @@ import type { Clock } from '../ops/clock';
 import { createRevocationCache, type RevocationCache, type RevocationCacheOptions } from './revocation-cache';
 import {
   parseRevocationMessage,
-  REGISTRATION_TTL_LEASES,
   type RevocationAck,
   type RevocationEntry,
   type RevocationMessage,
 } from './revocation-protocol';
-import type { RevocationStore } from './revocation-store';
+import type { RevocationSnapshot, RevocationStore } from './revocation-store';
 
 const LEASE_MS = 10_000;
 const SKEW_MS = 250;
@@ -43,6 +42,8 @@ class FakeStore implements RevocationStore {
   failAck = false;
   /** When set, readSnapshot waits for this promise (a slow snapshot). */
   snapshotGate: Promise<void> | undefined;
+  /** When set, register waits for this promise (a registration in flight). */
+  registerGate: Promise<void> | undefined;
   private handler: ((message: RevocationMessage) => void) | undefined;
   private connectionHandler: ((state: 'down' | 'up') => void) | undefined;
 
@@ -55,21 +56,21 @@ class FakeStore implements RevocationStore {
     this.connectionHandler = handler;
   }
 
-  async readEpoch(): Promise<string | null> {
-    this.calls.push('readEpoch');
-    return this.epoch;
-  }
-
-  async readSnapshot(minExp: number): Promise<RevocationEntry[]> {
+  async readSnapshot(minExp: number): Promise<RevocationSnapshot | null> {
     this.calls.push('readSnapshot');
     this.snapshotReads.push(minExp);
+    // Like the Redis script: epoch and entries as of one instant, the one the read was sent at.
+    const epoch = this.epoch;
+    const entries = this.snapshot.filter((e) => e.exp >= minExp).map((e) => ({ ...e }));
     if (this.snapshotGate) await this.snapshotGate;
-    return this.snapshot.filter((e) => e.exp >= minExp).map((e) => ({ ...e }));
+    return epoch === null ? null : { epoch, entries };
   }
 
   async register(replicaId: string, expiresAtMs: number): Promise<void> {
     this.calls.push('register');
-    if (this.failRegister) throw new Error('redis unavailable');
+    const fail = this.failRegister; // decided when the write is sent, like a real round trip
+    if (this.registerGate) await this.registerGate;
+    if (fail) throw new Error('redis unavailable');
     this.registrations.push({ replicaId, expiresAtMs });
   }
 
@@ -182,10 +183,8 @@ describe('createRevocationCache', () => {
 
     await cache.start();
 
-    expect(store.calls).toEqual(['register', 'subscribe', 'readEpoch', 'readSnapshot']);
-    expect(store.registrations).toEqual([
-      { replicaId: REPLICA, expiresAtMs: START_MS + REGISTRATION_TTL_LEASES * LEASE_MS },
-    ]);
+    expect(store.calls).toEqual(['register', 'subscribe', 'readSnapshot']);
+    expect(store.registrations).toEqual([{ replicaId: REPLICA, expiresAtMs: START_MS + 10_000 }]);
   });
 
   it('refuses a session revoked in the snapshot with 401 (1002)', async () => {
@@ -223,6 +222,7 @@ describe('createRevocationCache', () => {
       store.snapshot = [{ sid: 'from-snapshot', exp: unixSeconds(START_MS) + 900 }];
       create();
       await cache.start();
+      revokedBatches.length = 0; // the load's own report is another test's
 
       revoke('msg-1', [{ sid: 'from-message', exp: unixSeconds(START_MS) + 900 }]);
       await settle();
@@ -246,6 +246,27 @@ describe('createRevocationCache', () => {
 
       expect(refusal(() => cache.assertNotRevoked('s1')).code).toBe(1002);
       expect(store.acks).toEqual([{ id: 'msg-1', replica: REPLICA }]);
+    });
+
+    it('after every snapshot load, report every sid in the set, also those that came by message', async () => {
+      const exp = unixSeconds(START_MS) + 900;
+      store.snapshot = [{ sid: 'from-snapshot', exp }];
+      create();
+      await cache.start();
+      revoke('msg-1', [{ sid: 'from-message', exp }]);
+      revokedBatches.length = 0;
+
+      store.connection('down');
+      store.connection('up');
+      await settle();
+
+      expect(revokedBatches).toHaveLength(1);
+      expect(revokedBatches[0]).toEqual(
+        expect.arrayContaining([
+          { sid: 'from-snapshot', exp },
+          { sid: 'from-message', exp },
+        ]),
+      );
     });
 
     it('keep the later exp when a sid is revoked twice', async () => {
@@ -417,6 +438,25 @@ describe('createRevocationCache', () => {
       expect(store.calls.filter((c) => c === 'readSnapshot')).toHaveLength(1);
     });
 
+    it('reloads once more when an epoch is announced while a load that found none was in flight', async () => {
+      store.epoch = null;
+      create();
+      await cache.start();
+      let open!: () => void;
+      store.snapshotGate = new Promise<void>((resolve) => (open = resolve));
+      store.connection('down');
+      store.connection('up');
+      await settle();
+
+      store.epoch = 'epoch-2';
+      store.deliver({ type: 'epoch', epoch: 'epoch-2', sent_at: clock.now() });
+      open();
+      await settle();
+
+      expect(store.calls.filter((c) => c === 'readSnapshot')).toHaveLength(3);
+      expect(cache.health()).toBe('ok');
+    });
+
     it('does not restart a slow snapshot load on every heartbeat of the same epoch', async () => {
       create();
       await cache.start();
@@ -438,34 +478,121 @@ describe('createRevocationCache', () => {
   });
 
   describe('registration', () => {
-    it('is renewed every quarter lease with a TTL of several leases', async () => {
+    it('is renewed every quarter lease and expires one lease after each renewal', async () => {
       create();
       await cache.start();
 
-      await elapse(LEASE_MS / 4);
+      await elapse(2_500);
 
-      expect(store.registrations).toHaveLength(2);
-      expect(store.registrations[1]).toEqual({
-        replicaId: REPLICA,
-        expiresAtMs: clock.now() + REGISTRATION_TTL_LEASES * LEASE_MS,
-      });
+      // Independently stated: with a 10 s lease, renewals at 0 and 2.5 s, each valid for 10 s.
+      expect(store.registrations).toEqual([
+        { replicaId: REPLICA, expiresAtMs: START_MS + 10_000 },
+        { replicaId: REPLICA, expiresAtMs: START_MS + 12_500 },
+      ]);
     });
 
-    it("refuses with 'unregistered' once renewals have failed for half the registration TTL", async () => {
+    it("refuses with 'unregistered' once renewals have failed for half a lease", async () => {
       create();
       await cache.start();
       store.failRegister = true;
-      const halfTtl = (REGISTRATION_TTL_LEASES * LEASE_MS) / 2;
 
-      for (let elapsed = 0; elapsed < halfTtl; elapsed += LEASE_MS / 4) {
-        expect(cache.health()).toBe('ok');
-        await elapse(LEASE_MS / 4);
-        heartbeat();
-      }
+      await elapse(2_500);
+      heartbeat();
+      await elapse(2_500);
+      heartbeat();
+      expect(cache.health()).toBe('ok');
       await elapse(1);
+      heartbeat();
 
       expect(cache.health()).toBe('unregistered');
       expect(refusal(() => cache.assertNotRevoked('s1')).extra.reason).toBe('unregistered');
+    });
+
+    it('counts itself unregistered from a disconnect until it has registered again', async () => {
+      create();
+      await cache.start();
+      store.failRegister = true;
+
+      store.connection('down');
+      store.connection('up');
+      await settle();
+      heartbeat();
+
+      expect(cache.isLoaded()).toBe(true);
+      expect(cache.health()).toBe('unregistered');
+      store.failRegister = false;
+      await elapse(2_500);
+      heartbeat();
+      expect(cache.health()).toBe('ok');
+    });
+
+    it('when renewals resume after a lapse without a disconnect, reloads the snapshot before it vouches again', async () => {
+      create();
+      await cache.start();
+      store.failRegister = true; // Redis refuses writes (out of memory); the channel keeps working
+      for (let i = 0; i < 3; i++) {
+        await elapse(2_500);
+        heartbeat();
+      }
+      expect(cache.health()).toBe('unregistered');
+      // A revoke published meanwhile did not wait for us; its message is not processed yet.
+      store.snapshot = [{ sid: 'revoked-during-lapse', exp: unixSeconds(START_MS) + 900 }];
+      let open!: () => void;
+      store.snapshotGate = new Promise<void>((resolve) => (open = resolve));
+      store.failRegister = false;
+
+      await elapse(2_500);
+      heartbeat();
+      const whileReloading = cache.health();
+      open();
+      await settle();
+
+      expect(whileReloading).toBe('loading');
+      expect(cache.health()).toBe('ok');
+      expect(refusal(() => cache.assertNotRevoked('revoked-during-lapse')).code).toBe(1002);
+    });
+
+    it('does not reload on an ordinary renewal', async () => {
+      create();
+      await cache.start();
+
+      await elapse(2_500);
+      await elapse(2_500);
+
+      expect(store.calls.filter((c) => c === 'readSnapshot')).toHaveLength(1);
+    });
+
+    it('after a reconnect, registers again before it reloads the snapshot', async () => {
+      create();
+      await cache.start();
+      store.calls.length = 0;
+
+      store.connection('down');
+      store.connection('up');
+      await settle();
+
+      expect(store.calls).toEqual(['register', 'readSnapshot']);
+      expect(cache.health()).toBe('ok');
+    });
+
+    it('does not count a registration that began before a disconnect (it may have reached a Redis that then lost it)', async () => {
+      create();
+      await cache.start();
+      let land!: () => void;
+      store.registerGate = new Promise<void>((resolve) => (land = resolve));
+      await elapse(2_500); // the quarter-lease renewal starts and hangs
+      store.failRegister = true; // every later attempt fails: only the hanging one could count
+      store.connection('down');
+      store.connection('up');
+      await settle();
+
+      land();
+      await settle();
+      heartbeat();
+
+      expect(store.registrations).toHaveLength(2); // the hanging write did land
+      expect(cache.isLoaded()).toBe(true);
+      expect(cache.health()).toBe('unregistered');
     });
   });
 

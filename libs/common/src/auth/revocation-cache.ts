@@ -18,17 +18,25 @@ export interface RevocationCacheOptions {
   tokenToleranceMs?: number;
   clock: Clock;
   logger: Logger;
-  /** Called after entries are applied (realtime disconnects the sessions' sockets). */
-  onRevoked?: (entries: RevocationEntry[]) => void;
   /**
-   * Called with every entry of a snapshot after each (re)load merged it: a revocation published while
-   * this process was disconnected arrives only this way (realtime then cuts those sessions' sockets).
+   * Called after entries are applied: with a message's entries, and after every snapshot (re)load
+   * with every entry of the set, since a revocation may arrive by a load rather than by message
+   * (realtime cuts the sockets of each sid, DESIGN.md section 4).
    */
-  onSnapshotLoaded?: (entries: RevocationEntry[]) => void;
+  onRevoked?: (entries: RevocationEntry[]) => void;
 }
 
-/** Why a cache refuses to vouch for any token right now. */
-export type CacheHealth = 'ok' | 'loading' | 'lease-expired' | 'unregistered' | 'disconnected';
+/** Every state {@link RevocationCache.health} can report: 'ok' or why it refuses to vouch for any token. */
+export const CACHE_HEALTH_STATES = [
+  'ok',
+  'loading',
+  'lease-expired',
+  'unregistered',
+  'disconnected',
+] as const;
+
+/** Why a cache refuses to vouch for any token right now ('ok' when it does not). */
+export type CacheHealth = (typeof CACHE_HEALTH_STATES)[number];
 
 /** A process's view of the revoked sessions (DESIGN.md section 4, "Revocation"). */
 export interface RevocationCache {
@@ -66,11 +74,14 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
   let connected = false;
   let loadGeneration = 0;
   let loading = false;
-  /** Epoch the in-flight load read (undefined while it has not read one yet). */
-  let loadingEpoch: string | undefined;
+  /** The latest epoch announced while a load was in flight. */
+  let epochHeardWhileLoading: string | undefined;
   let lastHeardMono = Number.NEGATIVE_INFINITY;
   let lastSentAt = Number.NEGATIVE_INFINITY;
   let registeredMono = Number.NEGATIVE_INFINITY;
+  /** Incremented on every disconnect of the subscriber connection. */
+  let connectionGeneration = 0;
+  let reportedHealth: CacheHealth = 'disconnected';
   let timers: NodeJS.Timeout[] = [];
 
   function merge(entries: RevocationEntry[]): void {
@@ -85,29 +96,38 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
     for (const [sid, exp] of revoked) if (exp < cutoff) revoked.delete(sid);
   }
 
-  // Loads the snapshot for the epoch currently in Redis. Without an epoch the snapshot may be a
-  // half-seeded leftover of a Redis restart, so the cache stays "loading" until auth announces one.
+  // Loads the snapshot for the epoch currently in Redis (both read atomically). Without an epoch the
+  // snapshot may be a half-seeded leftover of a Redis restart, so the cache stays "loading" until
+  // auth announces one.
   async function load(): Promise<void> {
     const generation = ++loadGeneration;
     loadedEpoch = undefined;
     loading = true;
-    loadingEpoch = undefined;
+    epochHeardWhileLoading = undefined;
     try {
-      const epoch = await store.readEpoch();
+      const snapshot = await store.readSnapshot(Math.floor((clock.now() - retainAfterExpMs) / 1000));
       if (generation !== loadGeneration) return;
-      if (epoch === null) {
+      if (snapshot === null) {
         logger.warn('no revocation epoch in Redis yet; waiting for auth-service to seed the snapshot');
-        return;
+      } else {
+        merge(snapshot.entries);
+        loadedEpoch = snapshot.epoch;
+        options.onRevoked?.([...revoked].map(([sid, exp]) => ({ sid, exp })));
+        logger.info(
+          { epoch: snapshot.epoch, entries: snapshot.entries.length },
+          'revocation snapshot loaded',
+        );
       }
-      loadingEpoch = epoch;
-      const entries = await store.readSnapshot(Math.floor((clock.now() - retainAfterExpMs) / 1000));
-      if (generation !== loadGeneration) return;
-      merge(entries);
-      loadedEpoch = epoch;
-      logger.info({ epoch, entries: entries.length }, 'revocation snapshot loaded');
-      options.onSnapshotLoaded?.(entries);
     } finally {
       if (generation === loadGeneration) loading = false;
+    }
+    // Announced while we were reading: the snapshot read may predate it.
+    if (
+      generation === loadGeneration &&
+      epochHeardWhileLoading !== undefined &&
+      epochHeardWhileLoading !== loadedEpoch
+    ) {
+      reload('epoch announced during the load');
     }
   }
 
@@ -127,21 +147,41 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
         // Without the ack the revoker waits out the lease; slower, still correct.
         logger.warn({ err }, 'revocation ack failed');
       });
-    } else if (message.epoch !== loadedEpoch && !(loading && loadingEpoch === message.epoch)) {
-      // A load already under way for this epoch is not restarted: otherwise a snapshot that takes
-      // longer than a heartbeat interval to read would be restarted forever and never complete.
+    } else if (loading) {
+      // A load under way is not restarted (a snapshot slower than a heartbeat interval would never
+      // complete); the epoch it returns is checked against this one when it is done.
+      epochHeardWhileLoading = message.epoch;
+    } else if (message.epoch !== loadedEpoch) {
       reload(`epoch ${message.type}`);
     }
   }
 
-  async function register(): Promise<void> {
+  /**
+   * Registers; resolves with whether this registration ended a lapse (the previous one counted had
+   * expired by our own rule). A revoker does not wait for a replica missing from the registry, and
+   * its message may still sit unread in our socket when we count ourselves registered again.
+   */
+  async function register(): Promise<{ endedLapse: boolean }> {
     // Taken before the write: the registration is assumed to start no later than this instant.
     const startedMono = clock.monotonic();
+    const connection = connectionGeneration;
     await store.register(replicaId, clock.now() + registrationTtl);
+    // A write that began before a disconnect may have landed in a Redis that has since lost it
+    // (restart): only a registration begun on the current connection counts.
+    if (connection !== connectionGeneration) return { endedLapse: false };
+    const endedLapse = clock.monotonic() - registeredMono > registrationTtl / 2;
     registeredMono = Math.max(registeredMono, startedMono);
+    return { endedLapse };
   }
 
-  function health(): CacheHealth {
+  async function renew(): Promise<void> {
+    const { endedLapse } = await register();
+    // While we were unregistered a revoke may have answered without waiting for us: re-read the
+    // snapshot (written before every publish) before vouching again, as after a reconnect.
+    if (endedLapse && loadedEpoch !== undefined) reload('registration lapsed');
+  }
+
+  function currentHealth(): CacheHealth {
     if (!connected) return 'disconnected';
     if (loadedEpoch === undefined) return 'loading';
     const mono = clock.monotonic();
@@ -154,16 +194,42 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
     return 'ok';
   }
 
+  function health(): CacheHealth {
+    const state = currentHealth();
+    if (state !== reportedHealth) {
+      // A lifecycle event: every change of what this process vouches for is logged once.
+      const fields = { event: 'revocation.health', from: reportedHealth, to: state };
+      if (state === 'ok') logger.info(fields, 'revocation cache vouches for tokens');
+      else logger.warn(fields, 'revocation cache refuses authenticated requests');
+      reportedHealth = state;
+    }
+    return state;
+  }
+
   return {
     async start() {
       store.onConnectionChange((state) => {
         if (state === 'down') {
+          // DESIGN.md "Redis restart": a restarted Redis has an empty registry, so from its disconnect
+          // until it has registered again this replica counts itself unregistered.
+          connectionGeneration++;
+          loadGeneration++; // a load still in flight read the Redis we just lost: discard it
+          loading = false;
           connected = false;
           loadedEpoch = undefined;
+          registeredMono = Number.NEGATIVE_INFINITY;
+          health();
           return;
         }
         connected = true;
-        reload('reconnect');
+        // Register, then reload, in the order of start(); health() requires both.
+        register().then(
+          () => reload('reconnect'),
+          (err: unknown) => {
+            logger.warn({ err }, 'replica registration after reconnect failed; retried every quarter lease');
+            reload('reconnect');
+          },
+        );
       });
       // Registered first: from here on every revoker waits for our ack (or a lease), so no revoke can
       // answer 204 while it is still in flight towards us. Registering after the load left a window
@@ -182,7 +248,8 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
       lastSentAt = Math.max(lastSentAt, subscribedAt);
       timers = [
         setInterval(() => {
-          register().catch((err: unknown) => logger.warn({ err }, 'replica registration failed'));
+          renew().catch((err: unknown) => logger.warn({ err }, 'replica registration failed'));
+          health(); // logs a change even while no request asks
         }, leaseMs / 4),
         setInterval(prune, Math.max(1_000, Math.min(30_000, leaseMs))),
       ];

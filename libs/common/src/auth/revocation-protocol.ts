@@ -1,6 +1,11 @@
+import { z } from 'zod';
+
 /**
  * Wire contract of revocation propagation (DESIGN.md section 4), shared by the publisher in
- * auth-service and the cache in every process. All names carry `REDIS_PREFIX`.
+ * auth-service and the cache in every process. All names carry `REDIS_PREFIX` and the hash tag
+ * `{revocation}`: on Redis Cluster the snapshot, epoch, registry and its birth marker live (and are
+ * lost) on one shard together, and the scripts that touch several of them stay single-slot.
+ * Renaming any of them is a rolling-upgrade break (docs/operations.md).
  */
 export interface RevocationKeys {
   /** Pub/sub channel: revocations, heartbeats and epoch announcements, in publish order. */
@@ -9,41 +14,59 @@ export interface RevocationKeys {
   ackChannel: string;
   /** Sorted set `sid` → access-token `exp` (unix seconds): the snapshot. */
   snapshot: string;
-  /** String: id of the current snapshot generation, written after every (re-)seed. */
+  /** String: id of the current snapshot generation, created (NX) after a complete seed. */
   epoch: string;
-  /** Sorted set `replicaId` → registration expiry (unix ms). */
+  /** Sorted set `replicaId` → registration expiry (unix ms, the registrant's clock). */
   replicas: string;
+  /**
+   * String: Redis `TIME` (ms) at which the registry was first written since Redis last lost its
+   * data (restart, FLUSHALL). Created NX by every registration, so it is as old as the registry.
+   */
+  registryBorn: string;
+  /** Prefix of the per-seed markers that detect a flush in the middle of a seed. */
+  seedMarker: string;
 }
 
 /** Key and channel names under `prefix`. */
 export function revocationKeys(prefix: string): RevocationKeys {
+  const tag = `${prefix}{revocation}`;
   return {
-    channel: `${prefix}revocations`,
-    ackChannel: `${prefix}revocations:acks`,
-    snapshot: `${prefix}revocations:snapshot`,
-    epoch: `${prefix}revocations:epoch`,
-    replicas: `${prefix}revocations:replicas`,
+    channel: `${tag}:messages`,
+    ackChannel: `${tag}:acks`,
+    snapshot: `${tag}:snapshot`,
+    epoch: `${tag}:epoch`,
+    replicas: `${tag}:replicas`,
+    registryBorn: `${tag}:replicas:born`,
+    seedMarker: `${tag}:seeding:`,
   };
 }
 
+const entrySchema = z.object({ sid: z.string().min(1), exp: z.number() });
+
 /** One revoked session and the latest access-token expiry issued for it. */
-export interface RevocationEntry {
-  sid: string;
-  /** Unix seconds. */
-  exp: number;
-}
+export type RevocationEntry = z.infer<typeof entrySchema>;
+
+/** Revocation entries as stored in an outbox payload or a message (validated on the way in). */
+export const revocationEntriesSchema = z.array(entrySchema);
+
+const messageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('revoke'),
+    id: z.string(),
+    sent_at: z.number(),
+    entries: revocationEntriesSchema,
+  }),
+  z.object({ type: z.literal('heartbeat'), sent_at: z.number(), epoch: z.string() }),
+  z.object({ type: z.literal('epoch'), sent_at: z.number(), epoch: z.string() }),
+]);
 
 /** Messages on {@link RevocationKeys.channel}; `sent_at` is the publisher's wall clock in ms. */
-export type RevocationMessage =
-  | { type: 'revoke'; id: string; sent_at: number; entries: RevocationEntry[] }
-  | { type: 'heartbeat'; sent_at: number; epoch: string }
-  | { type: 'epoch'; sent_at: number; epoch: string };
+export type RevocationMessage = z.infer<typeof messageSchema>;
+
+const ackSchema = z.object({ id: z.string(), replica: z.string() });
 
 /** Message on {@link RevocationKeys.ackChannel}. */
-export interface RevocationAck {
-  id: string;
-  replica: string;
-}
+export type RevocationAck = z.infer<typeof ackSchema>;
 
 /**
  * A replica's registration lives one lease (the minimum DESIGN.md allows) and is refreshed every quarter
@@ -52,30 +75,23 @@ export interface RevocationAck {
  */
 export const REGISTRATION_TTL_LEASES = 1;
 
-/** Parses a channel message; undefined when it is not one of ours (never trusted blindly). */
-export function parseRevocationMessage(text: string): RevocationMessage | undefined {
+function parseJson<T>(schema: z.ZodType<T>, text: string): T | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const msg = value as Record<string, unknown>;
-  if (typeof msg.sent_at !== 'number' || !Number.isFinite(msg.sent_at)) return undefined;
-  if ((msg.type === 'heartbeat' || msg.type === 'epoch') && typeof msg.epoch === 'string') {
-    return msg as RevocationMessage;
-  }
-  if (msg.type === 'revoke' && typeof msg.id === 'string' && Array.isArray(msg.entries)) {
-    const ok = msg.entries.every(
-      (e: unknown) =>
-        typeof e === 'object' &&
-        e !== null &&
-        typeof (e as RevocationEntry).sid === 'string' &&
-        typeof (e as RevocationEntry).exp === 'number' &&
-        Number.isFinite((e as RevocationEntry).exp),
-    );
-    return ok ? (msg as RevocationMessage) : undefined;
-  }
-  return undefined;
+  const parsed = schema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Parses a channel message; undefined when it is not one of ours (never trusted blindly). */
+export function parseRevocationMessage(text: string): RevocationMessage | undefined {
+  return parseJson(messageSchema, text);
+}
+
+/** Parses an acknowledgement; undefined when it is not one. */
+export function parseRevocationAck(text: string): RevocationAck | undefined {
+  return parseJson(ackSchema, text);
 }

@@ -99,20 +99,34 @@ export function toAppError(err: unknown): { appError: AppError; expected: boolea
 const OUTAGE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /**
- * Postgres or Redis being unreachable is an outage (503 + Retry-After), not a bug (500): connection
- * errors, Postgres class 08 and admin shutdown (57P0x), pg's client-side query timeout, ioredis'
- * closed-connection errors.
+ * Redis replies of a server that is up but refuses the command for now: out of memory under
+ * `noeviction`, a read-only replica after a failover, a dataset still loading, a cluster that lost a
+ * slot's master. None of them is the caller's fault or a bug.
+ */
+const REDIS_REFUSAL = /^(OOM|READONLY|LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS) /;
+
+/**
+ * Postgres or Redis being unreachable — or up but refusing writes — is an outage (503 +
+ * Retry-After), not a bug (500): connection errors, Postgres class 08, admin shutdown (57P0x),
+ * insufficient resources (53xxx: disk full, out of memory, too many connections), a read-only
+ * standby (25006), pg's client-side query timeout, ioredis' closed-connection errors and the Redis
+ * refusals above.
  */
 export function isDependencyOutage(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const { code, name, message } = err as { code?: unknown; name?: unknown; message?: unknown };
   if (
     typeof code === 'string' &&
-    (OUTAGE_CODES.has(code) || code.startsWith('08') || code.startsWith('57P0'))
+    (OUTAGE_CODES.has(code) ||
+      code.startsWith('08') ||
+      code.startsWith('57P0') ||
+      code.startsWith('53') ||
+      code === '25006')
   ) {
     return true;
   }
   if (name === 'MaxRetriesPerRequestError') return true;
+  if (name === 'ReplyError' && typeof message === 'string' && REDIS_REFUSAL.test(message)) return true;
   return (
     typeof message === 'string' &&
     /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Query read timeout|Stream isn't writeable/.test(

@@ -9,6 +9,17 @@ export interface Metrics {
   gauge(name: string, help: string, collect: () => number): Gauge;
   /** A labelled counter, e.g. throttle rejections by budget. */
   counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L>;
+  /**
+   * One series per state under `label`, read at scrape time: 1 for the current state, 0 for the
+   * others (an OpenMetrics StateSet), e.g. the revocation cache's health reason.
+   */
+  stateGauge<S extends string>(
+    name: string,
+    help: string,
+    label: string,
+    states: readonly S[],
+    current: () => S,
+  ): Gauge<string>;
 }
 
 /** Creates the registry (default process metrics included) labelled with service and replica. */
@@ -38,6 +49,18 @@ export function createMetrics(service: string, replica: string): Metrics {
     },
     counter(name, help, labelNames) {
       return new Counter({ name, help, labelNames, registers: [registry] });
+    },
+    stateGauge(name, help, label, states, current) {
+      return new Gauge({
+        name,
+        help,
+        labelNames: [label],
+        registers: [registry],
+        collect() {
+          const now = current();
+          for (const state of states) this.set({ [label]: state }, state === now ? 1 : 0);
+        },
+      });
     },
   };
 }

@@ -71,7 +71,7 @@ export function createCredentialRepository(pool: Pool): CredentialRepository {
             input.userId,
           ]);
           if (!same.rows[0]) return undefined;
-          return { user: toUser(same.rows[0]), commit: { entries: [], newlyRevoked: 0 } };
+          return { user: toUser(same.rows[0]), commit: { entries: [], newlyRevoked: 0, outboxIds: [] } };
         }
         const commit = await endSessions(client, {
           ...input,

@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { RevocationReason, SessionRecord } from '../domain/auth.model';
 import type { OpenResult, RevocationCommit, RotationResult, SessionRepository } from '../domain/auth.ports';
 import { inTransaction, toPage } from './pg-helpers';
+import { enqueueRevocation } from './revocation-outbox';
 
 interface SessionRow {
   id: string;
@@ -90,9 +91,11 @@ async function touch(
 }
 
 /**
- * Marks sessions revoked (idempotent) inside the caller's transaction; every repository that revokes
- * sessions (logout, password and role changes, revoke-all) goes through here, so whatever the commit
- * of a revocation must also record is written in one place.
+ * Marks sessions revoked (idempotent) inside the caller's transaction and enqueues the revocation in
+ * the outbox in that same transaction; every repository that revokes sessions (logout, password and
+ * role changes, revoke-all) goes through here, so whatever the commit of a revocation must also
+ * record is written in one place. Sessions revoked earlier are part of the result again (their
+ * tokens may still be alive), so a retried revoke publishes them again.
  */
 export async function revokeSessionsInTransaction(
   client: PoolClient,
@@ -108,9 +111,12 @@ export async function revokeSessionsInTransaction(
      RETURNING s.id, s.access_expires_at, old.revoked_at IS NULL AS fresh`,
     [ids, reason, now],
   );
+  const entries = rows.map((r) => ({ sid: r.id, exp: Math.ceil(r.access_expires_at.getTime() / 1000) }));
   return {
-    entries: rows.map((r) => ({ sid: r.id, exp: Math.ceil(r.access_expires_at.getTime() / 1000) })),
+    entries,
     newlyRevoked: rows.filter((r) => r.fresh).length,
+    outboxIds: await enqueueRevocation(client, entries, reason),
+    reason,
   };
 }
 
@@ -240,6 +246,11 @@ export function createSessionRepository(pool: Pool): SessionRepository {
         [tokenHash],
       );
       return rows[0]?.session_id;
+    },
+
+    async findById(id) {
+      const { rows } = await pool.query<SessionRow>(`${SELECT_SESSION} WHERE s.id = $1`, [id]);
+      return rows[0] ? toSession(rows[0]) : undefined;
     },
 
     async findActive(id, now, idle) {

@@ -131,6 +131,8 @@ export interface SessionRepository {
   }): Promise<RotationResult>;
   /** Session id of a refresh token, consumed or not. */
   findSessionIdByRefreshHash(tokenHash: Buffer): Promise<string | undefined>;
+  /** A session in any state (active, revoked or expired); undefined once it was purged or never existed. */
+  findById(id: string): Promise<SessionRecord | undefined>;
   findActive(id: string, now: Date, idleTimeoutSeconds: number): Promise<SessionRecord | undefined>;
   listActive(
     filter: { userId?: string },
@@ -156,16 +158,48 @@ export interface SessionRepository {
 
 /**
  * A committed revocation: for every targeted session that is revoked now, the latest access-token
- * expiry to publish; `newlyRevoked` counts those this commit revoked.
+ * expiry to publish; `newlyRevoked` counts those this commit revoked; `outboxIds` are the outbox rows
+ * written in the same transaction, which the relay delivers if {@link RevocationPublisher.send}
+ * cannot (DESIGN.md "A committed revoke always arrives").
  */
 export interface RevocationCommit {
   entries: RevocationEntry[];
   newlyRevoked: number;
+  outboxIds: string[];
+  reason?: RevocationReason;
 }
 
-/** Publishes revocations to every replica; resolves when they applied it or the lease elapsed. */
+/** How a published revoke came to be answered. */
+export interface RevocationAckOutcome {
+  /** `acks`: every registered replica acknowledged; `lease`: lease + skew elapsed; `stopped`: shutdown. */
+  by: 'acks' | 'lease' | 'stopped';
+  /** Registered replicas that did not acknowledge. */
+  missing: string[];
+  /** The registry was younger than a lease (Redis lost its data recently), so the lease was waited out. */
+  youngRegistry: boolean;
+  waitedMs: number;
+}
+
+/** A revoke that reached Redis (snapshot written, message published). */
+export interface RevocationSent {
+  /** Settles once every replica applied it or the lease elapsed; never rejects. */
+  acknowledged: Promise<RevocationAckOutcome>;
+}
+
+/** Publishes revocations to every replica. */
 export interface RevocationPublisher {
-  publish(entries: RevocationEntry[]): Promise<void>;
+  /** Writes the snapshot and publishes in one step; rejects when Redis refused or failed. */
+  send(entries: RevocationEntry[]): Promise<RevocationSent>;
+  /** The same without waiting for acknowledgements (the outbox relay: nobody is waiting). */
+  deliver(entries: RevocationEntry[]): Promise<void>;
+}
+
+/** The outbox rows of committed revocations. */
+export interface RevocationOutbox {
+  /** Marks rows delivered by the request that committed them (rows a relay holds are left to it). */
+  markDelivered(ids: string[]): Promise<void>;
+  /** Has the relay attempt undelivered rows soon (the request could not publish them). */
+  deliverLater(): void;
 }
 
 /** Signs access tokens. */

@@ -1,12 +1,17 @@
-import type { Clock } from '@concord/common';
+import { AppError, type Clock, type Logger } from '@concord/common';
 import type { RevocationReason } from './auth.model';
-import type { RevocationCommit, RevocationPublisher, SessionRepository } from './auth.ports';
+import type {
+  RevocationCommit,
+  RevocationOutbox,
+  RevocationPublisher,
+  SessionRepository,
+} from './auth.ports';
 
-/** The one path every revocation takes: commit in Postgres, then publish to every replica. */
+/** The one path every revocation takes: commit in Postgres (with its outbox row), then publish. */
 export interface SessionRevoker {
   /**
    * Commits the revocation of `ids` and propagates it; returns how many sessions this call revoked.
-   * Throws 503 when propagation fails (the revocation is committed already).
+   * Throws 503 with `committed: true` when propagation fails (the outbox relay delivers it later).
    */
   revoke(ids: string[], reason: RevocationReason): Promise<number>;
   /**
@@ -20,14 +25,51 @@ export interface SessionRevoker {
 export function createSessionRevoker(deps: {
   sessions: SessionRepository;
   publisher: RevocationPublisher;
+  outbox: RevocationOutbox;
   clock: Clock;
+  logger: Logger;
 }): SessionRevoker {
+  const { publisher, outbox, logger } = deps;
+
   async function propagate(commit: RevocationCommit): Promise<number> {
-    // Entries include sessions revoked earlier whose tokens are still alive, so a retry after a
-    // failed publish publishes again (DESIGN.md: "safe to retry").
-    if (commit.entries.length > 0) await deps.publisher.publish(commit.entries);
+    if (commit.entries.length === 0) return commit.newlyRevoked;
+    const sessions = commit.entries.map((e) => e.sid);
+    let sent;
+    try {
+      sent = await publisher.send(commit.entries);
+    } catch (err) {
+      outbox.deliverLater();
+      logger.warn(
+        { event: 'revocation.deferred', sessions, reason: commit.reason, outbox_ids: commit.outboxIds, err },
+        'revocation committed but not published; the outbox relay delivers it once Redis takes writes',
+      );
+      // Committed already: a retry changes nothing, and libs/client never retries a committed 503.
+      throw new AppError(
+        'SERVICE_UNAVAILABLE',
+        'The revocation is committed and reaches every replica once Redis accepts writes again; do not retry',
+        { headers: { 'Retry-After': '1' }, extra: { committed: true }, cause: err },
+      );
+    }
+    await outbox.markDelivered(commit.outboxIds).catch((err: unknown) => {
+      // Harmless: the relay delivers the row a second time, and applying a revocation is idempotent.
+      logger.warn({ err, outbox_ids: commit.outboxIds }, 'could not mark the revocation delivered');
+    });
+    const outcome = await sent.acknowledged;
+    logger.info(
+      {
+        event: 'sessions.revoked',
+        sessions,
+        reason: commit.reason,
+        newly_revoked: commit.newlyRevoked,
+        answered_by: outcome.by,
+        young_registry: outcome.youngRegistry,
+        waited_ms: Math.round(outcome.waitedMs),
+      },
+      'sessions revoked',
+    );
     return commit.newlyRevoked;
   }
+
   return {
     async revoke(ids, reason) {
       if (ids.length === 0) return 0;

@@ -54,9 +54,13 @@ export function createSessionService(deps: {
       return sessions.listActive(filter, now(), policy.idleTimeoutSeconds, limit, after);
     },
 
-    /** 404 when the session does not exist, is not active, or is not the caller's (ceo: any). */
+    /**
+     * 404 when the session does not exist or is not the caller's (ceo: any). An already revoked or
+     * expired one is revoked again (204): that is how a retry after a committed 503 ends, and the
+     * entry is published once more.
+     */
     async revokeOne(caller: AccessClaims, sessionId: string): Promise<void> {
-      const session = await sessions.findActive(sessionId, now(), policy.idleTimeoutSeconds);
+      const session = await sessions.findById(sessionId);
       if (!session || (session.userId !== caller.sub && caller.role !== 'ceo')) {
         throw new AppError('RESOURCE_NOT_FOUND', 'No such session');
       }

@@ -311,10 +311,9 @@ describe('logout and sessions', () => {
   });
 
   it('answers 204 when deleting an own session that is already revoked (a retry after a committed 503)', async () => {
-    const ceo = await loginAs('first.ceo');
-    await ceo.createUser('revoke.twice', PASSWORD, 'member');
-    const caller = await loginAs('revoke.twice');
-    const other = await loginAs('revoke.twice');
+    const user = await newUser();
+    const caller = await loginAs(user.username);
+    const other = await loginAs(user.username);
     const otherSession = (await other.me()).session_id;
     await caller.revokeSession(otherSession);
 

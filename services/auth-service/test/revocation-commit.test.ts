@@ -22,7 +22,8 @@ async function newSession(username: string, accessExpiresAt: Date): Promise<stri
     [username],
   );
   const session = await pool.query<{ id: string }>(
-    `INSERT INTO sessions (user_id, expires_at, access_expires_at) VALUES ($1, now() + interval '1 day', $2)
+    `INSERT INTO sessions (user_id, expires_at, access_expires_at, security_stamp)
+     SELECT id, now() + interval '1 day', $2, security_stamp FROM users WHERE id = $1
      RETURNING id`,
     [user.rows[0]!.id, accessExpiresAt],
   );

@@ -1,4 +1,5 @@
 import { RealtimeConnectError } from '@concord/client';
+import { revocationKeys } from '@concord/common';
 import { Redis } from 'ioredis';
 import { dropRedisPrefix, testRedisPrefix } from '../../auth-service/test/support/auth-harness';
 import { sleep, startRealtimeCluster, type RealtimeCluster } from './support/realtime-harness';
@@ -13,7 +14,7 @@ beforeAll(async () => {
   cluster = await startRealtimeCluster({ nodes: 1 });
   const redis = new Redis(cluster.auth.redisUrl);
   try {
-    await redis.set(`${silentPrefix}revocations:epoch`, 'epoch-without-heartbeats');
+    await redis.set(revocationKeys(silentPrefix).epoch, 'epoch-without-heartbeats');
   } finally {
     redis.disconnect();
   }

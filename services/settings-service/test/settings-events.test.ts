@@ -7,21 +7,6 @@ import { benchSettings } from '../src/domain/bench.settings';
 import { createSettingRegistry } from '../src/domain/setting-registry';
 import { createSettingsWriter, type SettingsWriter, type Writer } from '../src/domain/settings-writer';
 
-// The outbox table of libs/common's outbox module (migration 20261201000100_outbox on the
-// revocation branch), copied verbatim until that migration is merged here; then delete this.
-const OUTBOX_DDL = `
-CREATE TABLE "outbox" (
-    "id" BIGSERIAL NOT NULL,
-    "topic" TEXT NOT NULL,
-    "payload" JSONB NOT NULL,
-    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "available_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "attempts" INTEGER NOT NULL DEFAULT 0,
-    "last_error" TEXT,
-    "published_at" TIMESTAMPTZ(3),
-    CONSTRAINT "outbox_pkey" PRIMARY KEY ("id")
-);`;
-
 let db: TestDatabase;
 let pool: Pool;
 let settings: SettingsWriter;
@@ -29,7 +14,6 @@ let settings: SettingsWriter;
 beforeAll(async () => {
   db = await createTestDatabase({ migrate: true });
   pool = new Pool({ connectionString: db.url, max: 4 });
-  await pool.query(OUTBOX_DDL);
   const registry = createSettingRegistry([apiSettings({ maxAccessTtlSeconds: 3600 }), benchSettings()]);
   settings = createSettingsWriter({
     registry,

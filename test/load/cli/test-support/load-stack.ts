@@ -1,0 +1,115 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { CREDENTIAL_ENDPOINTS, renderNginxConfig, startNginx } from '../../../../proxy/nginx';
+import { ensureTlsMaterial } from '../../../../proxy/tls';
+import { runCleanup } from '../../../../services/auth-service/test/support/auth-harness';
+import { readConfig as readRealtimeConfig } from '../../../../services/realtime-service/src/config';
+import { startRealtimeService } from '../../../../services/realtime-service/src/main';
+import { readConfig as readSettingsConfig } from '../../../../services/settings-service/src/config';
+import { startSettingsService } from '../../../../services/settings-service/src/main';
+import { startE2eStack, type E2eStack } from '../../../support/e2e-stack';
+import { freePort } from '../../../support/processes';
+
+/** A private gateway in front of every service: what `npm run load` is pointed at in tests. */
+export interface LoadStack {
+  /** `https://localhost:<free port>`. */
+  gatewayUrl: string;
+  caFile: string;
+  ca: string;
+  auth: E2eStack;
+  cleanup(): Promise<void>;
+}
+
+/** Discards log lines (the tests assert on what the load tool reports, not on service logs). */
+const discard = () =>
+  new Writable({
+    write(_chunk, _enc, done) {
+      done();
+    },
+  });
+
+/**
+ * Auth replicas as processes (test/support/e2e-stack.ts, from the build: `npm run build` first),
+ * settings-service and realtime-service in-process the way their own tests start them, and a
+ * private nginx rendered with all three upstreams, all on free ports with a private database and
+ * Redis prefix. Never the local stack's fixed ports.
+ */
+export async function startLoadStack(
+  options: { credentialLimit?: { rate: string; burst: number } } = {},
+): Promise<LoadStack> {
+  const auth = await startE2eStack({ authReplicas: 1, gateway: false });
+  const dir = mkdtempSync(path.join(tmpdir(), 'concord-load-'));
+  const services: { shutdown(): Promise<void> }[] = [];
+  let nginx: { stop(): Promise<void> } | undefined;
+  const cleanup = () =>
+    runCleanup([
+      () => nginx?.stop(),
+      () => Promise.all(services.map((s) => s.shutdown())),
+      () => auth.cleanup(),
+      () => rmSync(dir, { recursive: true, force: true }),
+    ]);
+  try {
+    const common = {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      METRICS_PORT: '0',
+      DATABASE_URL: auth.db.url,
+      REDIS_URL: auth.redisUrl,
+      REDIS_PREFIX: auth.prefix,
+      JWKS_URL: `${auth.replicas[0]!.internalUrl}/.well-known/jwks.json`,
+      TRUSTED_PROXIES: '127.0.0.2/32',
+      EXPOSE_REPLICA_HEADER: 'true',
+      REVOCATION_LEASE_MS: auth.env.REVOCATION_LEASE_MS ?? '2000',
+      LOG_LEVEL: 'warn',
+    };
+    const settings = await startSettingsService(
+      readSettingsConfig({ ...common, SETTINGS_BENCH_NAMESPACE: 'true', REPLICA_ID: 'settings-load-1' }),
+      { logDestination: discard() },
+    );
+    services.push(settings);
+    const realtime = await startRealtimeService(
+      readRealtimeConfig({ ...common, REPLICA_ID: 'realtime-load-1' }),
+      {
+        logDestination: discard(),
+      },
+    );
+    services.push(realtime);
+
+    const tls = await ensureTlsMaterial(path.join(dir, 'tls'));
+    const httpsPort = await freePort();
+    const runDir = path.join(dir, 'nginx');
+    const config = renderNginxConfig({
+      runDir,
+      httpsListen: { host: '127.0.0.1', port: httpsPort },
+      httpListen: { host: '127.0.0.1', port: await freePort() },
+      tlsCert: tls.cert,
+      tlsKey: tls.key,
+      proxyBind: '127.0.0.2',
+      upstreams: {
+        auth: auth.replicas.map((r) => `127.0.0.1:${r.port}`),
+        settings: [`127.0.0.1:${settings.port}`],
+        realtime: [`127.0.0.1:${realtime.port}`],
+      },
+      exposeReplicaHeader: true,
+      credentialLimits: Object.fromEntries(
+        CREDENTIAL_ENDPOINTS.map((name) => [
+          name,
+          options.credentialLimit ?? { rate: '1000r/s', burst: 1000 },
+        ]),
+      ),
+    });
+    nginx = await startNginx({ runDir, config });
+    return {
+      gatewayUrl: `https://localhost:${httpsPort}`,
+      caFile: tls.caCert,
+      ca: readFileSync(tls.caCert, 'utf8'),
+      auth,
+      cleanup,
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

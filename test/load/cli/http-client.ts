@@ -5,6 +5,10 @@ import { Agent, request, errors as undiciErrors } from 'undici';
  * distinct clients (its per-address limits and `hash $remote_addr` balancing act per address, as
  * they would for real users). undici rather than node:http because per-request cost is what limits
  * a generator on the same two cores as its target.
+ *
+ * The source address is the Agent's own `localAddress` option: undici 7's connector spreads
+ * `connect: {…}` first and then sets `localAddress` from the client option (null by default), so
+ * `connect: { localAddress }` is silently overridden and every request leaves from 127.0.0.1.
  */
 
 /** One answer; the body is parsed as JSON when it says it is JSON. */
@@ -55,7 +59,8 @@ export function createHttpClient(o: HttpClientOptions): HttpClient {
         connections: o.connectionsPerSource,
         headersTimeout: o.timeoutMs,
         bodyTimeout: o.timeoutMs,
-        connect: { ca: o.ca, ...(localAddress ? { localAddress } : {}), timeout: o.timeoutMs },
+        ...(localAddress ? { localAddress } : {}),
+        connect: { ca: o.ca, timeout: o.timeoutMs },
       }),
   );
   return {

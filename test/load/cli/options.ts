@@ -56,7 +56,7 @@ function integer(flag: string, text: string | undefined, fallback: number, min: 
   return n;
 }
 
-const FLAGS = {
+export const FLAGS = {
   target: { type: 'string' },
   users: { type: 'string' },
   duration: { type: 'string' },

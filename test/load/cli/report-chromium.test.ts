@@ -1,5 +1,3 @@
-/// <reference lib="dom" />
-// page.evaluate callbacks run in Chromium: they use the DOM types.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -52,30 +50,35 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Runs in Chromium (a string, so this file needs no DOM typings): decodes the PNG with the
+ * browser's own decoder and counts the pixels within a small distance of `color`.
+ */
+const COUNT_PIXELS = `async ({ data, color }) => {
+  const img = new Image();
+  img.src = 'data:image/png;base64,' + data;
+  await img.decode();
+  const canvas = document.createElement('canvas');
+  canvas.width = img.width;
+  canvas.height = img.height;
+  const g = canvas.getContext('2d');
+  g.drawImage(img, 0, 0);
+  const px = g.getImageData(0, 0, img.width, img.height).data;
+  const [r, gr, b] = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
+  let n = 0;
+  for (let i = 0; i < px.length; i += 4) {
+    if (Math.abs(px[i] - r) + Math.abs(px[i + 1] - gr) + Math.abs(px[i + 2] - b) < 40) n++;
+  }
+  return n;
+}`;
+
 /** Pixels of the figure's screenshot within a small distance of `hex`, counted by Chromium's own decoder. */
 async function pixelsOf(chart: string, hex: string): Promise<number> {
   const png = await page.locator(`figure[data-chart="${chart}"] svg`).screenshot();
   const probe = await browser.newPage();
   try {
-    return await probe.evaluate(
-      async ({ data, color }) => {
-        const img = new Image();
-        img.src = `data:image/png;base64,${data}`;
-        await img.decode();
-        const canvas = document.createElement('canvas');
-        canvas.width = img.width;
-        canvas.height = img.height;
-        const g = canvas.getContext('2d')!;
-        g.drawImage(img, 0, 0);
-        const px = g.getImageData(0, 0, img.width, img.height).data;
-        const [r, gr, b] = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
-        let n = 0;
-        for (let i = 0; i < px.length; i += 4) {
-          if (Math.abs(px[i]! - r!) + Math.abs(px[i + 1]! - gr!) + Math.abs(px[i + 2]! - b!) < 40) n++;
-        }
-        return n;
-      },
-      { data: png.toString('base64'), color: hex },
+    return await probe.evaluate<number>(
+      `(${COUNT_PIXELS})(${JSON.stringify({ data: png.toString('base64'), color: hex })})`,
     );
   } finally {
     await probe.close();
@@ -95,11 +98,8 @@ it('lays out every chart with a visible size', async () => {
 });
 
 it('draws the throughput line and the latency percentile lines as paths with length', async () => {
-  const lengths = await page.evaluate(() =>
-    [...document.querySelectorAll('figure[data-chart] path[data-series]')].map((p) => [
-      (p as SVGPathElement).dataset.series,
-      (p as SVGPathElement).getTotalLength(),
-    ]),
+  const lengths = await page.evaluate<[string, number][]>(
+    `[...document.querySelectorAll('figure[data-chart] path[data-series]')].map((p) => [p.dataset.series, p.getTotalLength()])`,
   );
   const byName = Object.fromEntries(lengths);
   for (const series of ['operations/s', 'p50', 'p90', 'p99']) expect(byName[series]).toBeGreaterThan(200);

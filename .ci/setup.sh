@@ -25,6 +25,14 @@ else
   run "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx
 fi
 
+# --- chromium (headless: the load report test renders the HTML report; playwright-core brings no browser) ---
+if command -v chromium >/dev/null 2>&1; then
+  log "chromium present: $(command -v chromium)"
+else
+  run "${SUDO[@]}" apt-get update
+  run "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+
 # --- node dependencies ---
 # npm ci rewrites node_modules/.package-lock.json, so it is newer than package-lock.json after a good install.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -3,17 +3,22 @@
  * docs/load-testing.md). Every run is bounded in time and iterations and stops by itself; a second
  * Ctrl-C exits at once.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { helpText, MAX_DURATION_MS, parseLoadArgs, UsageError } from './options';
 import { EXIT, runLoad } from './run-load';
 import { SCENARIOS } from './scenarios';
 
-/** The repository root: compiled, this file sits in .run/load-dist/test/load/cli. */
+/** The repository root: the nearest folder above this file whose package.json is the "concord" root. */
 function repoRoot(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'proxy/stack.js')))
+    const manifest = path.join(dir, 'package.json');
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'concord'
+    ) {
       return dir;
+    }
     if (path.dirname(dir) === dir) return process.cwd();
   }
 }

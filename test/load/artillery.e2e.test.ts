@@ -40,12 +40,7 @@ const env = () => ({
 beforeAll(async () => {
   await ensureInstalled();
   stack = await startLoadStack();
-  const setup = await fetch(`${stack.auth.replicas[0]!.url}/api/v1/auth/setup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(ADMIN),
-  });
-  expect(setup.status).toBe(201);
+  await stack.setup(ADMIN);
   users = mkdtempSync(path.join(tmpdir(), 'concord-artillery-'));
   await run(
     process.execPath,

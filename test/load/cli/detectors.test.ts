@@ -6,6 +6,26 @@ import { runCli } from './test-support/run';
  * scenario at a synthetic gateway with one fault and expects the run to report it as errors (exit
  * code 2 under an error SLO), and the same scenario against the fault-free fake to report none.
  */
+/** A short revocation storm with an error SLO, so a counted error sets exit code 2. */
+const revocationStorm = (url: string) =>
+  runCli([
+    'revocation-storm',
+    '--target',
+    url,
+    '--users',
+    '3',
+    '--rate',
+    '4',
+    '--duration',
+    '2s',
+    '--timeout',
+    '1s',
+    '--slo',
+    'errors<1',
+  ]);
+const hotKey = (url: string) =>
+  runCli(['settings-hot', '--target', url, '--users', '8', '--duration', '2s', '--slo', 'errors<1']);
+
 describe('what the scenarios count as errors', () => {
   let fake: FakeGateway | undefined;
   afterEach(async () => {
@@ -16,21 +36,7 @@ describe('what the scenarios count as errors', () => {
   it('revocation-storm: a server that answers the revoke but keeps accepting the token fails the run', async () => {
     fake = await startFakeGateway({ ignoreRevocation: true });
 
-    const { exitCode, result } = await runCli([
-      'revocation-storm',
-      '--target',
-      fake.url,
-      '--users',
-      '3',
-      '--rate',
-      '4',
-      '--duration',
-      '2s',
-      '--timeout',
-      '1s',
-      '--slo',
-      'errors<1',
-    ]);
+    const { exitCode, result } = await revocationStorm(fake.url);
 
     expect(exitCode).toBe(2);
     expect(result!.errorsByKind['me (revoked token): revoked token accepted']).toBeGreaterThan(0);
@@ -41,21 +47,7 @@ describe('what the scenarios count as errors', () => {
   it('revocation-storm: a server that enforces the revoke passes the same run', async () => {
     fake = await startFakeGateway();
 
-    const { exitCode, result } = await runCli([
-      'revocation-storm',
-      '--target',
-      fake.url,
-      '--users',
-      '3',
-      '--rate',
-      '4',
-      '--duration',
-      '2s',
-      '--timeout',
-      '1s',
-      '--slo',
-      'errors<1',
-    ]);
+    const { exitCode, result } = await revocationStorm(fake.url);
 
     expect(result!.errorsByKind).toEqual({});
     expect(exitCode).toBe(0);
@@ -65,17 +57,7 @@ describe('what the scenarios count as errors', () => {
   it('settings-hot: a PUT that ignores If-Match loses updates, and the run says how many', async () => {
     fake = await startFakeGateway({ lossyCas: true });
 
-    const { exitCode, result } = await runCli([
-      'settings-hot',
-      '--target',
-      fake.url,
-      '--users',
-      '8',
-      '--duration',
-      '2s',
-      '--slo',
-      'errors<1',
-    ]);
+    const { exitCode, result } = await hotKey(fake.url);
 
     expect(exitCode).toBe(2);
     expect(result!.counters['lost updates']).toBeGreaterThan(0);
@@ -87,17 +69,7 @@ describe('what the scenarios count as errors', () => {
   it('settings-hot: a real compare-and-swap loses nothing', async () => {
     fake = await startFakeGateway();
 
-    const { exitCode, result } = await runCli([
-      'settings-hot',
-      '--target',
-      fake.url,
-      '--users',
-      '8',
-      '--duration',
-      '2s',
-      '--slo',
-      'errors<1',
-    ]);
+    const { exitCode, result } = await hotKey(fake.url);
 
     expect(exitCode).toBe(0);
     expect(result!.counters['lost updates']).toBe(0);

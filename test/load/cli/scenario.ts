@@ -159,6 +159,27 @@ export async function connected(client: RealtimeClient, timeoutMs: number): Prom
   }
 }
 
+/**
+ * Opens a socket for `token` and records `op` from `since`: the client once connected, or
+ * undefined (recorded as an error, socket closed) when the handshake is refused or times out.
+ */
+export async function timedConnect(
+  ctx: ScenarioContext,
+  socket: { token: string; source: number; since: number; op?: string },
+): Promise<RealtimeClient | undefined> {
+  const op = socket.op ?? 'connect';
+  const client = ctx.socket(socket.token, socket.source);
+  try {
+    await connected(client, ctx.options.timeoutMs);
+    ctx.recorder.record(op, (ctx.now() - socket.since) * 1000, 'ok');
+    return client;
+  } catch (err) {
+    ctx.recorder.record(op, (ctx.now() - socket.since) * 1000, connectErrorKind(err));
+    client.close();
+    return undefined;
+  }
+}
+
 /** Builds the context's `call` and `socket` over `http` and `recorder`. */
 export function contextCalls(base: {
   options: LoadOptions;

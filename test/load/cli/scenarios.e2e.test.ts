@@ -10,7 +10,8 @@ import { runCli } from './test-support/run';
  * Every scenario once, briefly, against a private stack: auth replica process, settings and
  * realtime in-process, private nginx on free ports (never the local stack's 8443/41xx). What is
  * asserted is correctness (no errors, revocations enforced, nothing lost, only `bench` written),
- * never a performance figure.
+ * never a performance figure; paced closed loops (no dropped arrivals) so a busy machine slows the
+ * runs down instead of failing them.
  */
 jest.setTimeout(180_000);
 
@@ -20,12 +21,7 @@ const ADMIN = { username: 'load-e2e-ceo', password: 'correct horse battery stapl
 
 beforeAll(async () => {
   stack = await startLoadStack();
-  const setup = await fetch(`${stack.auth.replicas[0]!.url}/api/v1/auth/setup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(ADMIN),
-  });
-  expect(setup.status).toBe(201);
+  await stack.setup(ADMIN);
   db = new Client({ connectionString: stack.auth.db.url });
   await db.connect();
 });
@@ -64,10 +60,10 @@ async function run(scenario: string, extra: string[] = []) {
 }
 
 it('login-storm: logs pool users in from distinct source addresses and revokes those sessions at the end', async () => {
-  const { exitCode, result, prefix } = await run('login-storm', ['--rate', '20']);
+  const { exitCode, result, prefix } = await run('login-storm', ['--rate', '20', '--model', 'closed']);
 
   expect(exitCode).toBe(0);
-  expect(result!.summary.errors).toBe(0);
+  expect(result!.errorsByKind).toEqual({});
   expect(result!.operations.login!.requests).toBeGreaterThan(0);
   const { rows } = await db.query<{ addresses: string; active: string }>(
     `SELECT count(DISTINCT s.ip_address) AS addresses, count(*) FILTER (WHERE s.revoked_at IS NULL) AS active
@@ -82,7 +78,7 @@ it('me: reads succeed with the sessions of the pool', async () => {
   const { exitCode, result } = await run('me');
 
   expect(exitCode).toBe(0);
-  expect(result!.summary.errors).toBe(0);
+  expect(result!.errorsByKind).toEqual({});
   expect(result!.operations.me!.requests).toBeGreaterThan(0);
 });
 
@@ -94,7 +90,7 @@ it('settings-cas: no lost updates, and nothing outside the bench namespace is wr
   const { exitCode, result } = await run('settings-cas', ['--keys', '3']);
 
   expect(exitCode).toBe(0);
-  expect(result!.summary.errors).toBe(0);
+  expect(result!.errorsByKind).toEqual({});
   expect(result!.counters['lost updates']).toBe(0);
   expect(result!.counters['writes committed']).toBeGreaterThan(0);
   const after = await db.query<{ n: string }>(
@@ -107,7 +103,7 @@ it('settings-hot: writers contending on one key get 412s, counted as conflicts, 
   const { exitCode, result } = await run('settings-hot', ['--users', '8']);
 
   expect(exitCode).toBe(0);
-  expect(result!.summary.errors).toBe(0);
+  expect(result!.errorsByKind).toEqual({});
   expect(result!.counters['conflicts (412)']).toBeGreaterThan(0);
   expect(result!.counters['lost updates']).toBe(0);
 });
@@ -116,24 +112,24 @@ it('realtime-connect: handshakes through the gateway succeed', async () => {
   const { exitCode, result } = await run('realtime-connect');
 
   expect(exitCode).toBe(0);
-  expect(result!.summary.errors).toBe(0);
+  expect(result!.errorsByKind).toEqual({});
   expect(result!.operations.connect!.requests).toBeGreaterThan(0);
 });
 
 it('fanout-shared: every publish reaches every subscriber', async () => {
-  const { exitCode, result } = await run('fanout-shared', ['--rate', '20']);
+  const { exitCode, result } = await run('fanout-shared', ['--rate', '20', '--model', 'closed']);
 
   expect(exitCode).toBe(0);
-  expect(result!.summary.errors).toBe(0);
+  expect(result!.errorsByKind).toEqual({});
   expect(result!.counters['deliveries received']).toBe(result!.counters['deliveries expected']);
   expect(result!.operations.deliver!.requests).toBe(4 * result!.operations.publish!.requests);
 });
 
 it('fanout-user: each per-user publish reaches that user', async () => {
-  const { exitCode, result } = await run('fanout-user', ['--rate', '20']);
+  const { exitCode, result } = await run('fanout-user', ['--rate', '20', '--model', 'closed']);
 
   expect(exitCode).toBe(0);
-  expect(result!.summary.errors).toBe(0);
+  expect(result!.errorsByKind).toEqual({});
   expect(result!.operations.deliver!.requests).toBe(result!.operations.publish!.requests);
 });
 
@@ -141,13 +137,13 @@ it('presence-churn: every connect and disconnect is seen as presence:join and pr
   const { exitCode, result } = await run('presence-churn');
 
   expect(exitCode).toBe(0);
-  expect(result!.summary.errors).toBe(0);
+  expect(result!.errorsByKind).toEqual({});
   expect(result!.operations['presence-join']!.requests).toBeGreaterThan(0);
   expect(result!.operations['presence-leave']!.requests).toBe(result!.operations['presence-join']!.requests);
 });
 
 it('revocation-storm: no revoked token is accepted after the revoke answered', async () => {
-  const { exitCode, result } = await run('revocation-storm', ['--rate', '4']);
+  const { exitCode, result } = await run('revocation-storm', ['--rate', '4', '--model', 'closed']);
 
   expect(result!.errorsByKind).toEqual({});
   expect(exitCode).toBe(0);
@@ -157,7 +153,7 @@ it('revocation-storm: no revoked token is accepted after the revoke answered', a
 });
 
 it('mixed: the weighted mix runs without errors', async () => {
-  const { exitCode, result } = await run('mixed', ['--rate', '40']);
+  const { exitCode, result } = await run('mixed', ['--rate', '40', '--model', 'closed']);
 
   expect(result!.errorsByKind).toEqual({});
   expect(exitCode).toBe(0);

@@ -2,7 +2,14 @@ import type { RealtimeClient, RealtimeMessage } from '@concord/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { RunError } from '../user-pool';
-import { connectErrorKind, connected, loginAll, sinceIntended, type ScenarioDefinition } from '../scenario';
+import {
+  connectErrorKind,
+  connected,
+  loginAll,
+  sinceIntended,
+  timedConnect,
+  type ScenarioDefinition,
+} from '../scenario';
 
 /**
  * The mixed scenario: one operation per iteration, drawn from a fixed table of 100 so every run
@@ -186,15 +193,8 @@ export const mixed: ScenarioDefinition = {
             return;
           }
           case 'connect': {
-            const client = ctx.socket(await reader.fresh(), it.n);
-            try {
-              await connected(client, ctx.options.timeoutMs);
-              ctx.recorder.record('connect', (ctx.now() - since) * 1000, 'ok');
-            } catch (err) {
-              ctx.recorder.record('connect', (ctx.now() - since) * 1000, connectErrorKind(err));
-            } finally {
-              client.close();
-            }
+            const client = await timedConnect(ctx, { token: await reader.fresh(), source: it.n, since });
+            client?.close();
             return;
           }
           case 'presence-list': {

@@ -2,7 +2,6 @@ import type { RealtimeClient, RealtimeMessage } from '@concord/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import {
-  connectErrorKind,
   connected,
   loginAll,
   sinceIntended,
@@ -10,6 +9,7 @@ import {
   type ScenarioContext,
   type ScenarioDefinition,
   type Session,
+  timedConnect,
 } from '../scenario';
 
 /** How long deliveries and presence events may trail the last iteration before they count as missing. */
@@ -28,16 +28,8 @@ export const realtimeConnect: ScenarioDefinition = {
         // One slot, one user: a user never holds more than one socket here, far below the per-user cap.
         const session = sessions[(it.vu >= 0 ? it.vu : it.n) % sessions.length]!;
         const token = await session.fresh();
-        const since = sinceIntended(it, ctx.now());
-        const client = ctx.socket(token, it.n);
-        try {
-          await connected(client, ctx.options.timeoutMs);
-          ctx.recorder.record('connect', (ctx.now() - since) * 1000, 'ok');
-        } catch (err) {
-          ctx.recorder.record('connect', (ctx.now() - since) * 1000, connectErrorKind(err));
-        } finally {
-          client.close();
-        }
+        const client = await timedConnect(ctx, { token, source: it.n, since: sinceIntended(it, ctx.now()) });
+        client?.close();
       },
       teardown: () => ctx.pool.revokeSessions(users),
     };
@@ -198,16 +190,11 @@ export const presenceChurn: ScenarioDefinition = {
         const userId = session.user.id;
         const since = sinceIntended(it, ctx.now());
         const joined = seen('join', userId);
-        const client = ctx.socket(await session.fresh(), it.n);
-        try {
-          await connected(client, ctx.options.timeoutMs);
-        } catch (err) {
-          ctx.recorder.record('connect', (ctx.now() - since) * 1000, connectErrorKind(err));
-          client.close();
+        const client = await timedConnect(ctx, { token: await session.fresh(), source: it.n, since });
+        if (!client) {
           waiting.delete(`join:${userId}`);
           return;
         }
-        ctx.recorder.record('connect', (ctx.now() - since) * 1000, 'ok');
         const joinOk = await joined;
         ctx.recorder.record('presence-join', (ctx.now() - since) * 1000, joinOk ? 'ok' : 'not seen');
         const leftAt = ctx.now();

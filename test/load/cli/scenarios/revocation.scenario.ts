@@ -8,6 +8,7 @@ import {
   type ScenarioContext,
   type ScenarioDefinition,
   type Session,
+  timedConnect,
 } from '../scenario';
 
 /**
@@ -31,16 +32,8 @@ interface Actor {
   release(): void;
 }
 
-async function openSocket(ctx: ScenarioContext, actor: Actor, source: number, op: string, since: number) {
-  const client = ctx.socket(actor.session.token, source);
-  try {
-    await connected(client, ctx.options.timeoutMs);
-    ctx.recorder.record(op, (ctx.now() - since) * 1000, 'ok');
-    actor.socket = client;
-  } catch (err) {
-    ctx.recorder.record(op, (ctx.now() - since) * 1000, connectErrorKind(err));
-    client.close();
-  }
+async function openSocket(ctx: ScenarioContext, actor: Actor, since: number) {
+  actor.socket = await timedConnect(ctx, { token: actor.session.token, source: actor.session.source, since });
 }
 
 export const revocationStorm: ScenarioDefinition = {
@@ -58,7 +51,7 @@ export const revocationStorm: ScenarioDefinition = {
       ready: Promise.resolve(),
       release: () => undefined,
     }));
-    for (const [i, a] of actors.entries()) await openSocket(ctx, a, i, 'connect', ctx.now());
+    for (const a of actors) await openSocket(ctx, a, ctx.now());
 
     let running = true;
     const reader = async (actor: Actor) => {
@@ -213,7 +206,7 @@ export const revocationStorm: ScenarioDefinition = {
           );
           if (login?.status === 200) {
             actor.session.replace(login.body as Parameters<Session['replace']>[0]);
-            await openSocket(ctx, actor, actor.session.source, 'connect', ctx.now());
+            await openSocket(ctx, actor, ctx.now());
           }
         } finally {
           actor.release();

@@ -19,6 +19,8 @@ export interface LoadStack {
   caFile: string;
   ca: string;
   auth: E2eStack;
+  /** Creates the first ceo (straight at the auth replica, so no gateway limit is involved). */
+  setup(admin: { username: string; password: string }): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -106,6 +108,14 @@ export async function startLoadStack(
       caFile: tls.caCert,
       ca: readFileSync(tls.caCert, 'utf8'),
       auth,
+      async setup(admin) {
+        const answer = await fetch(`${auth.replicas[0]!.url}/api/v1/auth/setup`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(admin),
+        });
+        if (answer.status !== 201) throw new Error(`setup answered ${answer.status}: ${await answer.text()}`);
+      },
       cleanup,
     };
   } catch (err) {

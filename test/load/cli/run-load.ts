@@ -14,6 +14,7 @@ import { resolveTarget, sourceAddresses, TargetError } from './target';
 import { openUserPool, RunError } from './user-pool';
 import { runWorkload, type WorkloadResult } from './workload';
 import { startProgress } from './progress';
+import { rateLimitWarning, readUserRateLimit } from './rate-limit-check';
 
 /** Exit codes of `npm run load` (also in --help and docs/load-testing.md). */
 export const EXIT = { ok: 0, failed: 1, sloMissed: 2, usage: 64, interrupted: 130 } as const;
@@ -121,6 +122,15 @@ export async function runLoad(options: LoadOptions, io: RunIo): Promise<RunOutco
     io.log(`preparing ${scenario.name} against ${options.target} (${sources.length} source address(es))`);
     prepared = await bounded('preparing the scenario', SETUP_LIMIT_MS, scenario.prepare(ctx));
     notes.push(...prepared.notes);
+    const perUser = await readUserRateLimit(http, await pool.adminToken());
+    if (perUser !== undefined) {
+      notes.push(`the target's per-user API limit: ${perUser.toFixed(2)} requests/s`);
+      const warning = rateLimitWarning(perUser, options.users, options.rate);
+      if (warning) {
+        io.log(`warning: ${warning}`);
+        notes.push(warning);
+      }
+    }
 
     io.log(
       `offering load for ${options.durationMs / 1000} s: ${options.model} model, ${options.users} users` +

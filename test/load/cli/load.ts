@@ -72,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
       ? `npm run load -- ${argv.join(' ')}`
       : `node ${process.argv.slice(1).join(' ')}`;
   const outcome = await runLoad(options, {
-    command: command.replace(/(--admin-password[= ])\S+/, '$1***'),
+    command,
     log: (line) => process.stderr.write(`[load] ${line}\n`),
     progressStream: process.stderr,
     interrupt: interrupt.signal,

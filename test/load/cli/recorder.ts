@@ -15,6 +15,8 @@ const HIGHEST_US = 600_000_000;
 export interface IntervalSample {
   /** Seconds since the measurement started (interval start). */
   t: number;
+  /** Seconds the interval covers (less than the width for the last one, cut at the snapshot). */
+  seconds: number;
   requests: number;
   errors: number;
   /** Latency percentiles of the operations that finished in this interval, ms; null when none. */
@@ -218,14 +220,17 @@ export function createRecorder(options: RecorderOptions = {}): Recorder {
           latency: summarizeHistogram(e.histogram),
         };
       }
+      const elapsedMs = now() - startedAt;
       const series =
         opts.series === false
           ? []
           : intervals.map((i, index) => {
               const has = i.histogram.totalCount > 0;
               const at = (p: number) => (has ? ms(i.histogram.getValueAtPercentile(p)) : null);
+              const covered = Math.min(intervalMs, Math.max(1, elapsedMs - index * intervalMs));
               return {
                 t: (index * intervalMs) / 1000,
+                seconds: covered / 1000,
                 requests: i.requests,
                 errors: i.errors,
                 p50: at(50),
@@ -234,7 +239,7 @@ export function createRecorder(options: RecorderOptions = {}): Recorder {
               };
             });
       return {
-        elapsedSeconds: (now() - startedAt) / 1000,
+        elapsedSeconds: elapsedMs / 1000,
         requests,
         errors,
         latency: summarizeHistogram(total),

@@ -90,7 +90,7 @@ ${figure(
         color: REPORT_COLORS.throughput,
         values: r.series.map((p) => p.requests / width),
       },
-      { name: 'errors/s', color: REPORT_COLORS.errors, values: r.series.map((p) => p.errors / width) },
+      { name: 'errors/s', color: REPORT_COLORS.errors, values: r.series.map((p) => p.errors / p.seconds) },
     ],
     'per second',
   ),

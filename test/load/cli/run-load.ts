@@ -182,7 +182,7 @@ export async function runLoad(options: LoadOptions, io: RunIo): Promise<RunOutco
 
     const result = buildResult({
       options,
-      command: io.command,
+      command: redactCommand(io.command),
       startedAt,
       finishedAt: new Date(),
       snapshot: recorder.snapshot(),
@@ -213,6 +213,11 @@ export async function runLoad(options: LoadOptions, io: RunIo): Promise<RunOutco
     recorder.destroy();
     await http.close();
   }
+}
+
+/** The command line as reports show it: an admin password given on it is not repeated. */
+export function redactCommand(command: string): string {
+  return command.replace(/(--admin-password[= ])\S+/g, '$1***');
 }
 
 function writeReports(options: LoadOptions, result: LoadResult): { json: string; html: string } {

@@ -92,7 +92,7 @@ export const mixed: ScenarioDefinition = {
         `weights per 100 operations: ${Object.entries(MIXED_WEIGHTS)
           .map(([op, w]) => `${op} ${w}`)
           .join(', ')}`,
-        `${readers.length} member sessions, ${writers.length} manager sessions, ${listeners.length} sockets on ${channel}`,
+        `${readers.length} member sessions, ${writers.length} manager sessions, ${listeners.length} socket(s) on ${channel}`,
       ],
       async iteration(it) {
         const op = table[it.n % table.length]!;

@@ -37,71 +37,86 @@ const env = () => ({
   CONCORD_ADMIN_PASSWORD: ADMIN.password,
 });
 
-beforeAll(async () => {
-  await ensureInstalled();
-  stack = await startLoadStack();
-  await stack.setup(ADMIN);
-  users = mkdtempSync(path.join(tmpdir(), 'concord-artillery-'));
-  await run(
-    process.execPath,
-    [
-      path.join(DIR, 'prepare-users.js'),
-      '--target',
-      stack.gatewayUrl,
-      '--members',
-      '6',
-      '--managers',
-      '2',
-      '--out',
-      users,
-    ],
-    { env: env(), timeout: 60_000 },
-  );
+it('the packages of the lockfile with install scripts are the reviewed ones, none needed here (--ignore-scripts)', () => {
+  const lock = JSON.parse(readFileSync(path.join(DIR, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { hasInstallScript?: boolean }>;
+  };
+  const withScripts = Object.entries(lock.packages)
+    .filter(([, p]) => p.hasInstallScript)
+    .map(([name]) => name.replace(/^node_modules\//, ''));
+
+  // Playwright's browser download (Artillery's browser engine, unused), aws-sdk's end-of-support
+  // notice, protobufjs' version check, unix-dgram's native build (statsd over a Unix socket, unused).
+  expect(withScripts.sort()).toEqual(['@playwright/browser-chromium', 'aws-sdk', 'protobufjs', 'unix-dgram']);
 });
-afterAll(() => stack?.cleanup());
 
-interface ArtilleryReport {
-  aggregate: { counters: Record<string, number> };
-}
-
-/** Runs one scenario file for 3 s at 2 new virtual users per second; resolves with its JSON report. */
-async function artillery(file: string, payload: 'members' | 'managers') {
-  const output = path.join(users, `${path.basename(file, '.yml')}.json`);
-  const overrides = { config: { phases: [{ duration: 3, arrivalRate: 2 }] } };
-  const result = await run(
-    process.execPath,
-    [
-      ARTILLERY,
-      'run',
-      '--target',
-      stack.gatewayUrl,
-      '--output',
-      output,
-      '--overrides',
-      JSON.stringify(overrides),
-      '--payload',
-      path.join(users, `${payload}.csv`),
-      path.join(DIR, 'scenarios', file),
-    ],
-    { env: env(), timeout: 180_000, maxBuffer: 16 * 1024 * 1024 },
-  ).catch((err: { stdout?: string; stderr?: string }) => {
-    throw new Error(`artillery ${file} failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+describe('against a private stack', () => {
+  beforeAll(async () => {
+    await ensureInstalled();
+    stack = await startLoadStack();
+    await stack.setup(ADMIN);
+    users = mkdtempSync(path.join(tmpdir(), 'concord-artillery-'));
+    await run(
+      process.execPath,
+      [
+        path.join(DIR, 'prepare-users.js'),
+        '--target',
+        stack.gatewayUrl,
+        '--members',
+        '6',
+        '--managers',
+        '2',
+        '--out',
+        users,
+      ],
+      { env: env(), timeout: 60_000 },
+    );
   });
-  const report = JSON.parse(readFileSync(output, 'utf8')) as ArtilleryReport;
-  return { report, stdout: result.stdout };
-}
+  afterAll(() => stack?.cleanup());
 
-it.each([
-  ['me.yml', 'members'],
-  ['login-storm.yml', 'members'],
-  ['revocation.yml', 'members'],
-  ['settings-cas.yml', 'managers'],
-  ['realtime.yml', 'members'],
-] as const)('%s completes every virtual user without a failed expectation', async (file, payload) => {
-  const { report } = await artillery(file, payload);
+  interface ArtilleryReport {
+    aggregate: { counters: Record<string, number> };
+  }
 
-  const c = report.aggregate.counters;
-  expect(c['vusers.failed'] ?? 0).toBe(0);
-  expect(c['vusers.completed']).toBeGreaterThan(0);
-  expect(Object.keys(c).filter((k) => k.startsWith('errors.'))).toEqual([]);
+  /** Runs one scenario file for 3 s at 2 new virtual users per second; resolves with its JSON report. */
+  async function artillery(file: string, payload: 'members' | 'managers') {
+    const output = path.join(users, `${path.basename(file, '.yml')}.json`);
+    const overrides = { config: { phases: [{ duration: 3, arrivalRate: 2 }] } };
+    const result = await run(
+      process.execPath,
+      [
+        ARTILLERY,
+        'run',
+        '--target',
+        stack.gatewayUrl,
+        '--output',
+        output,
+        '--overrides',
+        JSON.stringify(overrides),
+        '--payload',
+        path.join(users, `${payload}.csv`),
+        path.join(DIR, 'scenarios', file),
+      ],
+      { env: env(), timeout: 180_000, maxBuffer: 16 * 1024 * 1024 },
+    ).catch((err: { stdout?: string; stderr?: string }) => {
+      throw new Error(`artillery ${file} failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+    });
+    const report = JSON.parse(readFileSync(output, 'utf8')) as ArtilleryReport;
+    return { report, stdout: result.stdout };
+  }
+
+  it.each([
+    ['me.yml', 'members'],
+    ['login-storm.yml', 'members'],
+    ['revocation.yml', 'members'],
+    ['settings-cas.yml', 'managers'],
+    ['realtime.yml', 'members'],
+  ] as const)('%s completes every virtual user without a failed expectation', async (file, payload) => {
+    const { report } = await artillery(file, payload);
+
+    const c = report.aggregate.counters;
+    expect(c['vusers.failed'] ?? 0).toBe(0);
+    expect(c['vusers.completed']).toBeGreaterThan(0);
+    expect(Object.keys(c).filter((k) => k.startsWith('errors.'))).toEqual([]);
+  });
 });

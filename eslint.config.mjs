@@ -11,7 +11,7 @@ export default tseslint.config(
     files: ['**/*.ts'],
     languageOptions: {
       parserOptions: {
-        project: ['./tsconfig.eslint.json', './libs/db/test/tsconfig.json'],
+        project: ['./tsconfig.eslint.json', './libs/db/test/tsconfig.json', './proxy/*/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -19,6 +19,21 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The proxy components are JavaScript checked by TypeScript (// @ts-check, checkJs): they get the
+    // same promise rules as the services, through each component's tsconfig.
+    files: ['proxy/**/*.js'],
+    languageOptions: {
+      parserOptions: {
+        project: ['./proxy/*/tsconfig.json'],
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
     },
   },
   {

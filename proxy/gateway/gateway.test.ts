@@ -361,7 +361,7 @@ describe('gateway rendering', () => {
     });
     const routed = [
       ...config.matchAll(
-        /location (= )?(\/[^ ]*) \{\n(?:(?!\n    \}).)*?proxy_pass http:\/\/concord_(\w+);/gs,
+        /location (= )?(\/[^ ]*) \{\n(?:(?!\n {4}\}).)*?proxy_pass http:\/\/concord_(\w+);/gs,
       ),
     ]
       .map((m) => `${m[1] ? 'exact' : 'prefix'} ${m[2]} ${m[3]}`)

@@ -1,7 +1,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { credentialEndpointNames, ensureTlsMaterial, renderNginxConfig, startNginx } from '../../proxy/gateway';
+import {
+  credentialEndpointNames,
+  ensureTlsMaterial,
+  renderNginxConfig,
+  startNginx,
+} from '../../proxy/gateway';
 import { freePort, spawnManaged, waitFor, type ManagedProcess } from '../support/processes';
 
 /** Bare express processes behind their own nginx, rendered exactly like the stack's gateway. */

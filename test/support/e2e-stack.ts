@@ -10,7 +10,12 @@ import {
   testServiceEnv,
   writeKeyFile,
 } from '../../services/auth-service/test/support/auth-harness';
-import { credentialEndpointNames, ensureTlsMaterial, renderNginxConfig, startNginx } from '../../proxy/gateway';
+import {
+  credentialEndpointNames,
+  ensureTlsMaterial,
+  renderNginxConfig,
+  startNginx,
+} from '../../proxy/gateway';
 import { freePort, spawnManaged, waitFor, type ManagedProcess } from './processes';
 
 const ROOT = path.resolve(__dirname, '../..');

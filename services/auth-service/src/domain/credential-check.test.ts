@@ -71,12 +71,12 @@ describe('credential check', () => {
     ]);
   });
 
-  it('when the throttle refuses, answers 429 with Retry-After before touching the password', async () => {
+  it('when the throttle refuses, answers 429 with the wait before touching the password', async () => {
     const { check, calls } = fakes({ refuse: true });
 
     const result = check(attempt('alice', 'right password!'));
 
-    await expect(result).rejects.toMatchObject({ code: 5000, headers: { 'Retry-After': '8' } });
+    await expect(result).rejects.toMatchObject({ code: 5000, data: { retryAfterSeconds: 8 } });
     expect(calls).toEqual(['reserve']);
   });
 

@@ -22,11 +22,9 @@ export interface CredentialCheckDeps {
   clock: Clock;
 }
 
-/** The one 429 of the throttle; the problem middleware writes the header. */
+/** The one 429 of the throttles; the problem middleware turns the wait into `Retry-After`. */
 export function rateLimited(retryAfterSeconds: number, detail: string): AppError {
-  return new AppError('RATE_LIMITED', detail, {
-    headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
-  });
+  return new AppError('RATE_LIMITED', detail, { data: { retryAfterSeconds } });
 }
 
 /**

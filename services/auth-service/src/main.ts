@@ -9,6 +9,7 @@ import {
   createOutboxRelay,
   createPgPool,
   createRedisClients,
+  createRedisRateLimiter,
   createRedisRevocationStore,
   createRevocationCache,
   createServer,
@@ -30,7 +31,6 @@ import { createAccessTokenIssuer } from './data-access/access-token-issuer';
 import { loadKeyRing } from './data-access/key-ring';
 import { createCredentialRepository } from './data-access/credential.repository';
 import { createLoginThrottle } from './data-access/login-throttle.store';
-import { createRefreshLimiter } from './data-access/refresh-limiter';
 import {
   createRevocationOutbox,
   REVOCATION_TOPIC,
@@ -196,10 +196,11 @@ export async function startAuthService(
         );
       },
     }),
-    refreshLimiter: createRefreshLimiter({
+    refreshLimiter: createRedisRateLimiter({
       redis: redis.commands,
-      prefix: config.REDIS_PREFIX,
-      perMinute: config.REFRESH_RATE_LIMIT_PER_MINUTE,
+      keyPrefix: `${config.REDIS_PREFIX}refresh`,
+      points: config.REFRESH_RATE_LIMIT_PER_MINUTE,
+      durationSeconds: 60,
     }),
     policy,
     refreshSecret: config.REFRESH_TOKEN_SECRET,

@@ -59,8 +59,9 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /** Rotates a refresh token (grace window for duplicates, reuse revokes the session). */
     async refresh(refreshToken: string, client: { ip: string }): Promise<TokenGrant> {
-      const wait = await deps.refreshLimiter.hit(addressBucket(client.ip));
-      if (wait > 0) throw rateLimited(wait, 'Too many refresh requests; retry later');
+      const limit = await deps.refreshLimiter.consume(addressBucket(client.ip));
+      if (!limit.allowed)
+        throw rateLimited(limit.retryAfterSeconds, 'Too many refresh requests; retry later');
       if (!looksLikeRefreshToken(refreshToken)) throw new AppError('UNAUTHORIZED', 'Invalid refresh token');
       const at = new Date(clock.now());
       const child = deriveChildToken(deps.refreshSecret, refreshToken);

@@ -206,6 +206,7 @@ export async function startAuthService(
     refreshSecret: config.REFRESH_TOKEN_SECRET,
     minPasswordLength,
     clock,
+    logger,
     verifyAccessToken: (token) => verifier.verify(token),
   });
   const sessions = createSessionService({ sessions: sessionRepo, credentials, revoker, policy, clock });
@@ -247,18 +248,23 @@ export async function startAuthService(
     () => (draining ? 'draining' : undefined),
     () => (cache.isLoaded() ? undefined : 'revocation snapshot not loaded'),
   ];
-  const app = createApp({
-    auth,
-    sessions,
-    users,
-    authenticator,
-    jwks: () => ring.publicJwks(),
+  const http = {
     resolveClientIp: createClientIpResolver(config.TRUSTED_PROXIES),
     logger,
     metrics,
     readiness,
     replicaId: config.REPLICA_ID,
     exposeReplicaHeader: config.EXPOSE_REPLICA_HEADER,
+    slowRequestMs: config.SLOW_REQUEST_MS,
+    middleware: [],
+  };
+  const app = createApp({
+    http,
+    auth,
+    sessions,
+    users,
+    authenticator,
+    jwks: () => ring.publicJwks(),
     idleTimeoutSeconds: config.SESSION_IDLE_TIMEOUT_SECONDS,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
   });
@@ -268,13 +274,7 @@ export async function startAuthService(
       ? { cert: config.TLS_CERT_FILE, key: config.TLS_KEY_FILE, ca: config.TLS_CA_FILE }
       : undefined;
   const server = createServer(app, tls);
-  const internalApp = createInternalApp({
-    jwks: () => ring.publicJwks(),
-    logger,
-    readiness,
-    replicaId: config.REPLICA_ID,
-    exposeReplicaHeader: config.EXPOSE_REPLICA_HEADER,
-  });
+  const internalApp = createInternalApp({ http, jwks: () => ring.publicJwks() });
   // Same server certificate, but no client certificate required (TLS_CA_FILE is for the gateway's
   // mTLS): siblings fetch public keys here, TLS only has to keep them from being tampered with.
   const internalServer = createServer(internalApp, tls && { cert: tls.cert, key: tls.key });

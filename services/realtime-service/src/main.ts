@@ -119,19 +119,23 @@ export async function startRealtimeService(
     logger,
   });
   const app = createApp({
+    http: {
+      resolveClientIp,
+      logger,
+      metrics,
+      readiness: [
+        () => (draining ? 'draining' : undefined),
+        () => (cache.isLoaded() ? undefined : 'revocation snapshot not loaded'),
+      ],
+      replicaId: config.REPLICA_ID,
+      exposeReplicaHeader: config.EXPOSE_REPLICA_HEADER,
+      slowRequestMs: config.SLOW_REQUEST_MS,
+      middleware: [],
+    },
     authenticator,
     publish: (room, message) => bound.realtime?.publish(room, message),
     newId,
     now: () => clock.now(),
-    resolveClientIp,
-    logger,
-    metrics,
-    readiness: [
-      () => (draining ? 'draining' : undefined),
-      () => (cache.isLoaded() ? undefined : 'revocation snapshot not loaded'),
-    ],
-    replicaId: config.REPLICA_ID,
-    exposeReplicaHeader: config.EXPOSE_REPLICA_HEADER,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
   });
   const tls =

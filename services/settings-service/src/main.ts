@@ -106,18 +106,22 @@ export async function startSettingsService(
   metrics.gauge('concord_revoked_sessions', 'Revoked sessions held in memory', () => cache.size());
   let draining = false;
   const app = createApp({
+    http: {
+      resolveClientIp: createClientIpResolver(config.TRUSTED_PROXIES),
+      logger,
+      metrics,
+      readiness: [
+        () => (draining ? 'draining' : undefined),
+        () => (cache.isLoaded() ? undefined : 'revocation snapshot not loaded'),
+      ],
+      replicaId: config.REPLICA_ID,
+      exposeReplicaHeader: config.EXPOSE_REPLICA_HEADER,
+      slowRequestMs: config.SLOW_REQUEST_MS,
+      middleware: [],
+    },
     reader: createSettingsReader(context),
     writer: createSettingsWriter({ ...context, requireIfMatch: config.SETTINGS_REQUIRE_IF_MATCH }),
     authenticator: createAuthenticator(verifier, cache),
-    resolveClientIp: createClientIpResolver(config.TRUSTED_PROXIES),
-    logger,
-    metrics,
-    readiness: [
-      () => (draining ? 'draining' : undefined),
-      () => (cache.isLoaded() ? undefined : 'revocation snapshot not loaded'),
-    ],
-    replicaId: config.REPLICA_ID,
-    exposeReplicaHeader: config.EXPOSE_REPLICA_HEADER,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
   });
 

@@ -40,18 +40,22 @@ export function sendProblem(req: Request, res: Response, appError: AppError): vo
 
 /**
  * The one error middleware: typed errors keep their code, everything else becomes 8000 without
- * leaking internals and is logged with its stack (never swallowed).
+ * leaking internals. The outcome is left on `res.locals.problem` for the request's log line
+ * ({@link observeRequests}), which carries an unexpected error's stack; without that line (an app
+ * that does not observe its requests, or an answer already on its way) the error is logged here, so
+ * it is never swallowed.
  */
 export function problemHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, next: NextFunction): void => {
     const { appError, expected } = toAppError(err);
-    if (!expected) logger.error({ err, request_id: req.id }, 'unhandled error');
-    else if (appError.status >= 500)
-      logger.warn({ request_id: req.id, code: appError.code, detail: appError.detail }, 'request failed');
+    res.locals.problem = { appError, ...(expected ? {} : { unexpected: err }) };
     if (res.headersSent) {
+      logger.error({ err, request_id: req.id }, 'error after the response started');
       next(err);
       return;
     }
+    if (!expected && !res.locals.requestObserved)
+      logger.error({ err, request_id: req.id }, 'unhandled error');
     sendProblem(req, res, appError);
   };
 }

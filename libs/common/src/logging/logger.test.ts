@@ -27,7 +27,7 @@ function appWith(logger: ReturnType<typeof createLogger>, path: string) {
       exposeReplicaHeader: false,
     }),
   );
-  app.use(observeRequests(logger));
+  app.use(observeRequests({ logger, slowRequestMs: 60_000 }));
   app.get(path, (_req, res) => {
     res.json({ ok: true });
   });
@@ -115,9 +115,9 @@ describe('logging', () => {
     });
   });
 
-  it('writes one JSON line per request with request_id and the path without its query string', async () => {
+  it('at debug, writes one JSON line per request with request_id and the path without its query string', async () => {
     const { lines, destination } = capture();
-    const logger = createLogger({ level: 'info', service: 'test', replicaId: 'r1', destination });
+    const logger = createLogger({ level: 'debug', service: 'test', replicaId: 'r1', destination });
     const app = appWith(logger, '/thing');
 
     await request(app)
@@ -137,7 +137,7 @@ describe('logging', () => {
 
   it('replaces a malformed incoming request id instead of logging it', async () => {
     const { lines, destination } = capture();
-    const logger = createLogger({ level: 'info', service: 'test', replicaId: 'r1', destination });
+    const logger = createLogger({ level: 'debug', service: 'test', replicaId: 'r1', destination });
     const app = appWith(logger, '/x');
 
     const res = await request(app).get('/x').set('x-request-id', 'bad id\twith spaces');

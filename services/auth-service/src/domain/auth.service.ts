@@ -1,4 +1,4 @@
-import { AppError, type AccessClaims, type Clock, type Role } from '@concord/common';
+import { AppError, type AccessClaims, type Clock, type Logger, type Role } from '@concord/common';
 import { addressBucket } from './address-bucket';
 import type { SessionPolicy, UserRecord } from './auth.model';
 import type {
@@ -35,6 +35,7 @@ export interface AuthServiceDeps {
   refreshSecret: string;
   minPasswordLength: () => number;
   clock: Clock;
+  logger: Logger;
   /** Signature and claims only (no revocation check): used by RFC 7009 revocation. */
   verifyAccessToken: (token: string) => Promise<AccessClaims>;
 }

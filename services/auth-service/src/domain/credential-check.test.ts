@@ -1,4 +1,5 @@
-import type { Clock } from '@concord/common';
+import { Writable } from 'node:stream';
+import { createLogger, type Clock } from '@concord/common';
 import type { UserRecord } from './auth.model';
 import type { LoginAttempt, LoginThrottle, PasswordHasher, UserRepository } from './auth.ports';
 import { createCredentialCheck } from './credential-check';
@@ -44,8 +45,16 @@ function fakes(options: { refuse?: boolean; knownAddress?: boolean } = {}) {
         ? { user: alice, knownAddress: options.knownAddress ?? false }
         : undefined,
   } as unknown as UserRepository;
-  const check = createCredentialCheck({ users, hasher, throttle, clock });
-  return { check, calls, attempts };
+  const logged: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) logged.push(JSON.parse(line));
+      done();
+    },
+  });
+  const logger = createLogger({ level: 'info', service: 'test', replicaId: 'r1', destination });
+  const check = createCredentialCheck({ users, hasher, throttle, clock, logger });
+  return { check, calls, attempts, logged };
 }
 
 const attempt = (username: string, password: string, ip = '203.0.113.9') => ({
@@ -95,5 +104,31 @@ describe('credential check', () => {
     await check(attempt('alice', 'right password!', '2001:db8:7:8:1234::5'));
 
     expect(attempts[0]!.address).toBe('2001:db8:7:8::/64');
+  });
+
+  it('when the password is wrong, logs a login_failed security event with username and address, never the password', async () => {
+    const { check, logged } = fakes();
+
+    await check(attempt('alice', 'wrong password!', '203.0.113.9'));
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(logged).toEqual([
+      expect.objectContaining({
+        event: 'login_failed',
+        username: 'alice',
+        address: '203.0.113.9',
+        known_user: true,
+      }),
+    ]);
+    expect(JSON.stringify(logged)).not.toContain('wrong password!');
+  });
+
+  it('when the password is right, logs no failure', async () => {
+    const { check, logged } = fakes();
+
+    await check(attempt('alice', 'right password!'));
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(logged).toEqual([]);
   });
 });

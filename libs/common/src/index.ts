@@ -36,3 +36,6 @@ export * from './ops/clock';
 export * from './ops/health';
 export * from './ops/metrics';
 export * from './ops/http-server';
+export * from './service/service-context';
+export * from './service/start-service';
+export * from './service/run-service';

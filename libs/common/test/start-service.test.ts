@@ -2,7 +2,6 @@
 // (listeners, readiness, metrics, the revocation cache) and the SIGTERM order it promises.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { revocationKeys } from '../src/auth/revocation-protocol';
 import { baseEnvSchema, withBaseRules } from '../src/config/base-config';
@@ -10,6 +9,7 @@ import { loadConfig } from '../src/config/load-config';
 import { createServiceApp } from '../src/http/service-app';
 import type { ServiceContext, ServiceParts } from '../src/service/service-context';
 import { startService } from '../src/service/start-service';
+import { captureLogLines } from './support/log-capture';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 // Read-only use of the server's own database: the pool only has to connect.
@@ -49,17 +49,6 @@ async function testConfig(overrides: Record<string, string> = {}) {
     LOG_LEVEL: 'silent',
     ...overrides,
   });
-}
-
-function logCapture() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const text of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(text));
-      done();
-    },
-  });
-  return { lines, stream };
 }
 
 /** A GET that resolves with the status, or with the error code when no connection could be made. */
@@ -220,7 +209,7 @@ describe('startService shutdown (SIGTERM behaviour)', () => {
 
   it('when a stop hook fails, still runs the others and rejects once everything ran', async () => {
     const ran: string[] = [];
-    const { lines, stream } = logCapture();
+    const { lines, destination } = captureLogLines();
     const running = await startService(
       await testConfig({ LOG_LEVEL: 'info' }),
       {
@@ -234,7 +223,7 @@ describe('startService shutdown (SIGTERM behaviour)', () => {
           return { app: appOf(ctx) };
         },
       },
-      { logDestination: stream },
+      { logDestination: destination },
     );
 
     const outcome = await running.shutdown().then(

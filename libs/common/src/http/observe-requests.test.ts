@@ -1,27 +1,15 @@
-import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import request from 'supertest';
+import { captureLogLines } from '../../test/support/log-capture';
 import { AppError } from '../errors/app-error';
 import { createLogger } from '../logging/logger';
 import { createClientIpResolver } from '../net/client-ip';
 import { createMetrics } from '../ops/metrics';
 import { createServiceApp } from './service-app';
 
-interface Line {
-  level: string;
-  msg: string;
-  [field: string]: unknown;
-}
-
 /** A service app at `level` whose log lines the test reads; `slowRequestMs` is the threshold under test. */
 function service(level: string, slowRequestMs: number) {
-  const lines: Line[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const text of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(text) as Line);
-      done();
-    },
-  });
+  const { lines, destination } = captureLogLines();
   const logger = createLogger({ level, service: 'test', replicaId: 'r1', destination });
   const metrics = createMetrics('test', 'r1');
   const app: Express = createServiceApp(

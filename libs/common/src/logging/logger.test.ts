@@ -1,21 +1,10 @@
-import { Writable } from 'node:stream';
 import express from 'express';
 import request from 'supertest';
 import { createClientIpResolver } from '../net/client-ip';
 import { requestContext } from '../http/request-context';
 import { observeRequests } from '../http/observe-requests';
+import { captureLogLines as capture } from '../../test/support/log-capture';
 import { createLogger } from './logger';
-
-function capture() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { lines, destination };
-}
 
 /** An app with the request context and logger in front of `route`. */
 function appWith(logger: ReturnType<typeof createLogger>, path: string) {

@@ -1,5 +1,5 @@
-import { Writable } from 'node:stream';
 import { createLogger, type Clock } from '@concord/common';
+import { captureLogLines } from '../../../../libs/common/test/support/log-capture';
 import type { UserRecord } from './auth.model';
 import type { LoginAttempt, LoginThrottle, PasswordHasher, UserRepository } from './auth.ports';
 import { createCredentialCheck } from './credential-check';
@@ -45,13 +45,7 @@ function fakes(options: { refuse?: boolean; knownAddress?: boolean } = {}) {
         ? { user: alice, knownAddress: options.knownAddress ?? false }
         : undefined,
   } as unknown as UserRepository;
-  const logged: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) logged.push(JSON.parse(line));
-      done();
-    },
-  });
+  const { lines: logged, destination } = captureLogLines();
   const logger = createLogger({ level: 'info', service: 'test', replicaId: 'r1', destination });
   const check = createCredentialCheck({ users, hasher, throttle, clock, logger });
   return { check, calls, attempts, logged };

@@ -1,7 +1,8 @@
 /**
- * @concord/common: what at least two Concord services share — configuration, errors, logging,
- * client-IP resolution, Redis clients, JWT verification, the revocation cache, the transactional
- * outbox, health and metrics.
+ * @concord/common: what at least two Concord services share — the service bootstrap
+ * (`startService`, `runService`), configuration, errors, logging, the HTTP app skeleton, client-IP
+ * resolution, Redis clients and the rate limiter, Postgres transactions and keyset cursors, JWT
+ * verification, the revocation cache, the transactional outbox, health and metrics.
  */
 export * from './errors/error-catalogue';
 export * from './errors/app-error';

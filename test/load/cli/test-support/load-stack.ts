@@ -2,8 +2,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { CREDENTIAL_ENDPOINTS, renderNginxConfig, startNginx } from '../../../../proxy/nginx';
-import { ensureTlsMaterial } from '../../../../proxy/tls';
+import {
+  credentialEndpointNames,
+  ensureTlsMaterial,
+  renderNginxConfig,
+  startNginx,
+} from '../../../../proxy/gateway';
 import { runCleanup } from '../../../../services/auth-service/test/support/auth-harness';
 import { readConfig as readRealtimeConfig } from '../../../../services/realtime-service/src/config';
 import { startRealtimeService } from '../../../../services/realtime-service/src/main';
@@ -96,7 +100,7 @@ export async function startLoadStack(
       },
       exposeReplicaHeader: true,
       credentialLimits: Object.fromEntries(
-        CREDENTIAL_ENDPOINTS.map((name) => [
+        credentialEndpointNames().map((name) => [
           name,
           options.credentialLimit ?? { rate: '1000r/s', burst: 1000 },
         ]),

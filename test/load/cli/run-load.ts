@@ -125,7 +125,10 @@ export async function runLoad(options: LoadOptions, io: RunIo): Promise<RunOutco
     const perUser = await readUserRateLimit(http, await pool.adminToken());
     if (perUser !== undefined) {
       notes.push(`the target's per-user API limit: ${perUser.toFixed(2)} requests/s`);
-      const warning = rateLimitWarning(perUser, options.users, options.rate);
+      const warning =
+        prepared.apiUsers === undefined
+          ? undefined
+          : rateLimitWarning(perUser, prepared.apiUsers, options.rate);
       if (warning) {
         io.log(`warning: ${warning}`);
         notes.push(warning);

@@ -38,6 +38,11 @@ export interface PreparedScenario {
   teardown?(): Promise<void>;
   /** Lines for the report (what was measured, how many users, …). */
   notes: string[];
+  /**
+   * How many users the iterations' authenticated HTTP requests are spread over (the per-user API
+   * limit applies to each); absent when the iterations make none (logins, socket handshakes).
+   */
+  apiUsers?: number;
 }
 
 /** A scenario of `npm run load`. */

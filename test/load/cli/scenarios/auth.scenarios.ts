@@ -46,6 +46,7 @@ export const authenticatedReads: ScenarioDefinition = {
     const sessions = await loginAll(ctx, users);
     return {
       notes: [`${sessions.length} sessions, each reading from its own source address`],
+      apiUsers: sessions.length,
       async iteration(it) {
         const session = sessions[it.n % sessions.length]!;
         const token = await session.fresh();

@@ -88,6 +88,7 @@ export const mixed: ScenarioDefinition = {
     }
 
     return {
+      apiUsers: readers.length + writers.length,
       notes: [
         `weights per 100 operations: ${Object.entries(MIXED_WEIGHTS)
           .map(([op, w]) => `${op} ${w}`)

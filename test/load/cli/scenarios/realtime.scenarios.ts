@@ -88,6 +88,8 @@ async function prepareFanout(ctx: ScenarioContext, mode: 'shared' | 'user'): Pro
     });
   });
   return {
+    // One manager makes every publish: the per-user limit applies to that one user.
+    apiUsers: 1,
     notes: [
       mode === 'shared'
         ? `${clients.length} sockets subscribed to ${channel}; every publish is delivered to each`

@@ -30,6 +30,7 @@ async function prepareCas(ctx: ScenarioContext, keyCount: number, label: string)
 
   const committed = new Map<string, number>(keys.map((k) => [k, 0]));
   return {
+    apiUsers: sessions.length,
     notes: [
       `${sessions.length} manager sessions write ${keys.length} bench key(s) named load_${ctx.runId}_${label}_*`,
       'an iteration is GET (ETag) then PUT value+1 with If-Match; 412 counts as a conflict, not an error',

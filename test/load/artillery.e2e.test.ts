@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startLoadStack, type LoadStack } from './cli/test-support/load-stack';
+import { startAllServicesStack, type AllServicesStack } from '../support/all-services-stack';
 
 /**
  * The Artillery scenario files (test/load/artillery, their own package outside the root
@@ -26,7 +26,7 @@ async function ensureInstalled(): Promise<void> {
   await run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: DIR, timeout: 600_000 });
 }
 
-let stack: LoadStack;
+let stack: AllServicesStack;
 let users: string;
 const ADMIN = { username: 'artillery-e2e-ceo', password: 'correct horse battery staple' };
 const env = () => ({
@@ -53,7 +53,7 @@ it('the packages of the lockfile with install scripts are the reviewed ones, non
 describe('against a private stack', () => {
   beforeAll(async () => {
     await ensureInstalled();
-    stack = await startLoadStack();
+    stack = await startAllServicesStack();
     await stack.setup(ADMIN);
     users = mkdtempSync(path.join(tmpdir(), 'concord-artillery-'));
     await run(

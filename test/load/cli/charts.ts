@@ -34,7 +34,8 @@ function svg(parts: string[], label: string, height = H): string {
 }
 
 /** Lines over `x` (seconds), y from 0, legend on top, a gridline per y tick. */
-export function lineChart(title: string, x: number[], series: LineSeries[], unit: string): string {
+export function lineChart(chart: { title: string; x: number[]; series: LineSeries[]; unit: string }): string {
+  const { title, x, series, unit } = chart;
   const values = series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v));
   const yStep = niceStep(Math.max(...values, 0) * 1.1);
   const yTop = Math.max(yStep, Math.ceil((Math.max(...values, 0) * 1.1) / yStep) * yStep);

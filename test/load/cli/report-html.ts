@@ -81,10 +81,10 @@ ${r.slo.length > 0 ? `<h2>SLOs</h2>${table(['SLO', 'measured', 'verdict'], sloRo
 <h2>Over time</h2>
 ${figure(
   'throughput',
-  lineChart(
-    'Throughput',
+  lineChart({
+    title: 'Throughput',
     x,
-    [
+    series: [
       {
         name: 'operations/s',
         color: REPORT_COLORS.throughput,
@@ -92,22 +92,22 @@ ${figure(
       },
       { name: 'errors/s', color: REPORT_COLORS.errors, values: r.series.map((p) => p.errors / p.seconds) },
     ],
-    'per second',
-  ),
+    unit: 'per second',
+  }),
   `Operations finished per second (interval ${width} s).`,
 )}
 ${figure(
   'latency-over-time',
-  lineChart(
-    'Latency percentiles',
+  lineChart({
+    title: 'Latency percentiles',
     x,
-    [
+    series: [
       { name: 'p50', color: REPORT_COLORS.p50, values: r.series.map((p) => p.p50) },
       { name: 'p90', color: REPORT_COLORS.p90, values: r.series.map((p) => p.p90) },
       { name: 'p99', color: REPORT_COLORS.p99, values: r.series.map((p) => p.p99) },
     ],
-    'ms',
-  ),
+    unit: 'ms',
+  }),
   'Percentiles of the successful operations that finished in each interval.',
 )}
 <h2>Latency distribution</h2>

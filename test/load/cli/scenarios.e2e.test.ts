@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { startLoadStack, type LoadStack } from './test-support/load-stack';
+import { startAllServicesStack, type AllServicesStack } from '../../support/all-services-stack';
 import { runCli } from './test-support/run';
 
 /**
@@ -15,12 +15,12 @@ import { runCli } from './test-support/run';
  */
 jest.setTimeout(180_000);
 
-let stack: LoadStack;
+let stack: AllServicesStack;
 let db: Client;
 const ADMIN = { username: 'load-e2e-ceo', password: 'correct horse battery staple' };
 
 beforeAll(async () => {
-  stack = await startLoadStack();
+  stack = await startAllServicesStack();
   await stack.setup(ADMIN);
   db = new Client({ connectionString: stack.auth.db.url });
   await db.connect();

@@ -7,17 +7,17 @@ import {
   ensureTlsMaterial,
   renderNginxConfig,
   startNginx,
-} from '../../../../proxy/gateway';
-import { runCleanup } from '../../../../services/auth-service/test/support/auth-harness';
-import { readConfig as readRealtimeConfig } from '../../../../services/realtime-service/src/config';
-import { startRealtimeService } from '../../../../services/realtime-service/src/main';
-import { readConfig as readSettingsConfig } from '../../../../services/settings-service/src/config';
-import { startSettingsService } from '../../../../services/settings-service/src/main';
-import { startE2eStack, type E2eStack } from '../../../support/e2e-stack';
-import { freePort } from '../../../support/processes';
+} from '../../proxy/gateway';
+import { runCleanup } from '../../services/auth-service/test/support/auth-harness';
+import { readConfig as readRealtimeConfig } from '../../services/realtime-service/src/config';
+import { startRealtimeService } from '../../services/realtime-service/src/main';
+import { readConfig as readSettingsConfig } from '../../services/settings-service/src/config';
+import { startSettingsService } from '../../services/settings-service/src/main';
+import { startE2eStack, type E2eStack } from './e2e-stack';
+import { freePort } from './processes';
 
-/** A private gateway in front of every service: what `npm run load` is pointed at in tests. */
-export interface LoadStack {
+/** A private gateway in front of every service (auth, settings, realtime), e.g. for `npm run load` in tests. */
+export interface AllServicesStack {
   /** `https://localhost:<free port>`. */
   gatewayUrl: string;
   caFile: string;
@@ -42,9 +42,9 @@ const discard = () =>
  * private nginx rendered with all three upstreams, all on free ports with a private database and
  * Redis prefix. Never the local stack's fixed ports.
  */
-export async function startLoadStack(
+export async function startAllServicesStack(
   options: { credentialLimit?: { rate: string; burst: number } } = {},
-): Promise<LoadStack> {
+): Promise<AllServicesStack> {
   const auth = await startE2eStack({ authReplicas: 1, gateway: false });
   const dir = mkdtempSync(path.join(tmpdir(), 'concord-load-'));
   const services: { shutdown(): Promise<void> }[] = [];

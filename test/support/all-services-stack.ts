@@ -45,7 +45,10 @@ const discard = () =>
 export async function startAllServicesStack(
   options: { credentialLimit?: { rate: string; burst: number } } = {},
 ): Promise<AllServicesStack> {
-  const auth = await startE2eStack({ authReplicas: 1, gateway: false });
+  // Load runs offer far more than the per-user API limit's default (100 per minute): the limit is
+  // raised here as an operator raises it for a load test (env is the live keys' default).
+  const generousLimit = { RATE_LIMIT_MAX_REQUESTS: '10000', RATE_LIMIT_TIME_UNIT: 'second' };
+  const auth = await startE2eStack({ authReplicas: 1, gateway: false, env: generousLimit });
   const dir = mkdtempSync(path.join(tmpdir(), 'concord-load-'));
   const services: { shutdown(): Promise<void> }[] = [];
   let nginx: { stop(): Promise<void> } | undefined;
@@ -69,6 +72,7 @@ export async function startAllServicesStack(
       EXPOSE_REPLICA_HEADER: 'true',
       REVOCATION_LEASE_MS: auth.env.REVOCATION_LEASE_MS ?? '2000',
       LOG_LEVEL: 'warn',
+      ...generousLimit,
     };
     const settings = await startSettingsService(
       readSettingsConfig({ ...common, SETTINGS_BENCH_NAMESPACE: 'true', REPLICA_ID: 'settings-load-1' }),

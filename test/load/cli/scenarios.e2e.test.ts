@@ -83,8 +83,9 @@ it('me: reads succeed with the sessions of the pool', async () => {
 });
 
 it('settings-cas: no lost updates, and nothing outside the bench namespace is written', async () => {
+  // The history is append-only and written by the same statement as every change.
   const before = await db.query<{ n: string }>(
-    `SELECT count(*) AS n FROM settings WHERE namespace <> 'bench'`,
+    `SELECT count(*) AS n FROM settings_history WHERE namespace <> 'bench'`,
   );
 
   const { exitCode, result } = await run('settings-cas', ['--keys', '3']);
@@ -94,7 +95,7 @@ it('settings-cas: no lost updates, and nothing outside the bench namespace is wr
   expect(result!.counters['lost updates']).toBe(0);
   expect(result!.counters['writes committed']).toBeGreaterThan(0);
   const after = await db.query<{ n: string }>(
-    `SELECT count(*) AS n FROM settings WHERE namespace <> 'bench'`,
+    `SELECT count(*) AS n FROM settings_history WHERE namespace <> 'bench'`,
   );
   expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
 });
@@ -152,10 +153,15 @@ it('revocation-storm: no revoked token is accepted after the revoke answered', a
   expect(result!.operations['socket cut']!.requests).toBe(result!.operations.revoke!.requests);
 });
 
-it('mixed: the weighted mix runs without errors', async () => {
+it('mixed: the weighted mix runs without errors and writes no namespace but bench', async () => {
+  const history = () =>
+    db.query<{ n: string }>(`SELECT count(*) AS n FROM settings_history WHERE namespace <> 'bench'`);
+  const before = await history();
+
   const { exitCode, result } = await run('mixed', ['--rate', '40', '--model', 'closed']);
 
   expect(result!.errorsByKind).toEqual({});
   expect(exitCode).toBe(0);
+  expect((await history()).rows[0]!.n).toBe(before.rows[0]!.n);
   expect(Object.keys(result!.operations)).toEqual(expect.arrayContaining(['me', 'settings-read', 'publish']));
 });

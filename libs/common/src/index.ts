@@ -1,7 +1,8 @@
 /**
  * @concord/common: what at least two Concord services share — configuration, errors, logging,
  * client-IP resolution, Redis clients, JWT verification, the revocation cache, the transactional
- * outbox, health and metrics.
+ * outbox, the `api` settings and their live follower, CORS, the per-client rate limit, health and
+ * metrics.
  */
 export * from './errors/error-catalogue';
 export * from './errors/app-error';
@@ -29,6 +30,12 @@ export * from './auth/authenticator';
 export * from './outbox/outbox';
 export * from './outbox/outbox-relay';
 export * from './outbox/outbox-channel';
+export * from './settings/setting-definition';
+export * from './settings/api.settings';
+export * from './settings/bench.settings';
+export * from './settings/setting-env';
+export * from './settings/setting-mask';
+export * from './settings/effective-value';
 export * from './ops/clock';
 export * from './ops/health';
 export * from './ops/metrics';

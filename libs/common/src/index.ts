@@ -43,6 +43,8 @@ export * from './settings/stored-settings';
 export * from './settings/events-subscription';
 export * from './settings/revision-dedupe';
 export * from './settings/settings-follower';
+export * from './settings/api-settings-view';
+export * from './settings/api-settings-config';
 export * from './http/cors';
 export * from './http/client-rate-limit';
 export * from './ops/clock';

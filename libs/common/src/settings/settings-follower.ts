@@ -149,14 +149,18 @@ export function createSettingsFollower(options: SettingsFollowerOptions): Settin
     }
   }
 
-  /** Applies one committed change unless its revision is at or below the last applied for its key. */
-  function apply(change: SettingsChangedData, from: 'event' | 'read'): void {
+  /**
+   * Applies one committed change unless its revision is at or below the last applied for its key.
+   * `stored` is the real value: a read's row value, or the event's value, which is masked for
+   * sensitive keys (restart keys only, see assertFollowable; their start value is a read's).
+   */
+  function apply(change: SettingsChangedData, from: 'event' | 'read', stored: unknown): void {
     const def = definitionOf(change.namespace, change.key);
     if (!def || !names.includes(change.namespace)) return;
     const id = idOf(change.namespace, change.key);
     if (!dedupe.accept(id, change.revision)) return;
     const fixed = fixedIds.has(id);
-    if (fixed) latestStored.set(id, change.value);
+    if (fixed && !(from === 'event' && def.sensitive)) latestStored.set(id, stored);
     // Until start has resolved every key, changes (the initial read's and events racing it) only
     // seed revisions and stored values: start computes the effective values from them.
     if (!started) return;
@@ -176,8 +180,6 @@ export function createSettingsFollower(options: SettingsFollowerOptions): Settin
     }
     // Values of live keys are never sensitive (assertFollowable), so the event's value is the real one.
     const after = resolve(change.namespace, def);
-    if (JSON.stringify(after.value) === JSON.stringify(before.value) && after.source === before.source)
-      return;
     current.set(id, after);
     logger.info(
       {
@@ -189,15 +191,16 @@ export function createSettingsFollower(options: SettingsFollowerOptions): Settin
       },
       'live setting applied',
     );
-    if (JSON.stringify(after.value) !== JSON.stringify(before.value))
+    if (JSON.stringify(after.value) !== JSON.stringify(before.value)) {
       notify(keyListeners.get(id) ?? [], after.value);
+    }
   }
 
   async function read(): Promise<void> {
     const rows = await source.read(names);
     for (const row of rows) {
       const def = definitionOf(row.namespace, row.key);
-      if (def) apply(rowEvent(def, row), 'read');
+      if (def) apply(rowEvent(def, row), 'read', row.value);
     }
   }
 
@@ -209,7 +212,7 @@ export function createSettingsFollower(options: SettingsFollowerOptions): Settin
         'ignored malformed message on the events channel',
       );
     } else if (parsed.kind === 'settings.changed') {
-      apply(parsed.data, 'event');
+      apply(parsed.data, 'event', parsed.data.value);
     }
   }
 

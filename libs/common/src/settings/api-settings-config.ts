@@ -39,5 +39,5 @@ export function loadConfigWithApiSettings<S extends z.ZodType<{ JWT_MAX_ACCESS_T
   const named = new Set(problems.map((p) => p.split(':')[0]));
   problems.push(...fromEnv.problems.filter((p) => !named.has(p.split(':')[0])));
   if (problems.length > 0 || base === undefined) throw new ConfigError(problems);
-  return Object.freeze({ ...base, SETTINGS_ENV: fromEnv.values });
+  return Object.freeze({ ...base, SETTINGS_ENV: fromEnv.values }) as WithApiSettingsEnv<z.output<S>>;
 }

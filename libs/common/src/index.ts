@@ -45,6 +45,7 @@ export * from './settings/revision-dedupe';
 export * from './settings/settings-follower';
 export * from './settings/api-settings-view';
 export * from './settings/api-settings-config';
+export * from './settings/service-settings';
 export * from './http/cors';
 export * from './http/client-rate-limit';
 export * from './ops/clock';

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@concord/db';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { startPrivateRedis, type PrivateRedis } from '../../../test/support/private-redis';
+import { eventually as waitUntil, publishChange, storeSetting } from '../../../test/support/stored-setting';
 import { createLogger } from '../src/logging/logger';
 import { concordEventsChannel } from '../src/outbox/outbox-channel';
 import { createRedisClients, type RedisClients } from '../src/redis/redis-clients';
@@ -40,31 +40,12 @@ afterAll(async () => {
   await db.drop();
 });
 
-/** Writes a row as settings-service's CAS would (new revision from the one sequence); null resets. */
-async function store(key: string, value: unknown, namespace = 'api'): Promise<SettingsChangedData> {
-  const { rows } = await pool.query<{ revision: string; updated_at: Date; updated_by: string }>(
-    `INSERT INTO settings (namespace, key, value, revision, updated_by)
-     VALUES ($1, $2, $3::jsonb, nextval('settings_revision_seq'), $4)
-     ON CONFLICT (namespace, key) DO UPDATE
-       SET value = EXCLUDED.value, revision = EXCLUDED.revision, updated_by = EXCLUDED.updated_by,
-           updated_at = now()
-     RETURNING revision::text AS revision, updated_at, updated_by`,
-    [namespace, key, value === null ? null : JSON.stringify(value), randomUUID()],
-  );
-  const row = rows[0]!;
-  return {
-    namespace,
-    key,
-    value,
-    etag: `"${row.revision}"`,
-    revision: Number(row.revision),
-    updated_by: row.updated_by,
-    updated_at: row.updated_at.toISOString(),
-  };
+function store(key: string, value: unknown, namespace = 'api'): Promise<SettingsChangedData> {
+  return storeSetting(pool, { key, value, namespace });
 }
 
-async function publish(data: SettingsChangedData, redis: Redis = publisher, on = prefix): Promise<void> {
-  await redis.publish(concordEventsChannel(on), JSON.stringify({ type: 'settings.changed', data }));
+function publish(data: SettingsChangedData, redis: Redis = publisher, on = prefix): Promise<void> {
+  return publishChange(redis, on, { ...data, updated_by: data.updated_by ?? '' });
 }
 
 async function follower(
@@ -92,13 +73,8 @@ async function follower(
   return { follower: created, clients };
 }
 
-/** Resolves once `predicate` holds, polling; rejects after `timeoutMs` (a generous bound). */
-async function eventually(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+function eventually(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+  return waitUntil(predicate, timeoutMs);
 }
 
 /** Waits long enough for a message published now to have been delivered, if it were going to be. */

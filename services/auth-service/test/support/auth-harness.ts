@@ -59,6 +59,9 @@ export function testServiceEnv(
     EXPOSE_REPLICA_HEADER: 'true',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? base.logLevel,
     REVOCATION_LEASE_MS: '2000',
+    // The general per-client limit (default 100 a minute) would throttle tests that send many
+    // requests as one user; tests of the limit store their own, which wins over this env value.
+    RATE_LIMIT_MAX_REQUESTS: '10000',
     ...overrides,
   };
 }

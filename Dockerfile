@@ -1,13 +1,25 @@
 # syntax=docker/dockerfile:1
 # One image for every Concord process; the command selects it (docs/operations.md):
-#   node services/auth-service/dist/main.js       auth-service
-#   node services/settings-service/dist/main.js   settings-service
+#   node services/<name>/dist/main.js             each service of the service list
 #   node libs/db/dist/migrate-cli.js              migrations (compose `migrate`, k8s Job)
 #   node services/auth-service/dist/keys-cli.js   JWT signing-key file tool (compose `keys`)
 # Targets: `runtime` (the default, last stage) and `local-tools` (runtime + openssl and the gateway
 # renderer, for docker-compose's one-shot gateway-init only). Why: docs/decisions/005-deployment.md.
+# Nothing here names a service: every workspace under libs/ and services/ is found by glob, so adding
+# a service is adding its folder (docs/decisions/014-service-list.md).
 
 ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---------------------------------------------------------------------------------------------------
+# Every workspace's package.json and nothing else, at its path: COPY cannot keep the directories of a
+# glob, so the whole tree comes in and everything but the manifests goes. The next stage copies the
+# result; its layer is keyed on content, so a source change leaves the `npm ci` layer cached.
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /app
+COPY libs libs
+COPY services services
+RUN find libs services -type f -not -regex '[^/]*/[^/]*/package\.json' -delete \
+ && find libs services -depth -type d -empty -delete
 
 # ---------------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS builder
@@ -17,22 +29,24 @@ ENV npm_config_audit=false \
     npm_config_update_notifier=false
 
 # Manifests first: the dependency layer is rebuilt only when one of them changes. npm ci needs the
-# package.json of every workspace listed in the root package.json (test/deploy checks this list).
+# package.json of every workspace of the root package.json.
 COPY package.json package-lock.json ./
-COPY libs/common/package.json libs/common/
-COPY libs/db/package.json libs/db/
-COPY libs/client/package.json libs/client/
-COPY services/auth-service/package.json services/auth-service/
-COPY services/realtime-service/package.json services/realtime-service/
-COPY services/settings-service/package.json services/settings-service/
+COPY --from=manifests /app ./
 # --ignore-scripts: no install script may download anything (Prisma's would fetch engines we do not
 # use, see docs/decisions/002-own-migrator.md); `npm run build` runs `prisma generate` itself.
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --ignore-scripts
 
 COPY . .
+# /out: what the runtime image needs of each workspace (its manifest, its build output and its own
+# node_modules when npm had to nest a second version there), and the migrator's SQL and client.
 RUN npm run build \
- && npm prune --omit=dev --ignore-scripts
+ && npm prune --omit=dev --ignore-scripts \
+ && for ws in libs/* services/*; do \
+      mkdir -p "/out/$ws" && cp "$ws/package.json" "/out/$ws/" && cp -r "$ws/dist" "/out/$ws/dist" \
+      && if [ -d "$ws/node_modules" ]; then cp -r "$ws/node_modules" "/out/$ws/node_modules"; fi; \
+    done \
+ && cp -r libs/db/prisma libs/db/generated libs/db/prisma.config.js /out/libs/db/
 
 # ---------------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS app
@@ -56,35 +70,25 @@ RUN groupadd --system --gid 10001 concord \
 # time, so the root filesystem can be mounted read-only.
 COPY --from=builder /app/package.json /app/package-lock.json ./
 COPY --from=builder /app/node_modules ./node_modules
-COPY --from=builder /app/libs/common/package.json libs/common/
-COPY --from=builder /app/libs/common/dist libs/common/dist
-COPY --from=builder /app/libs/db/package.json /app/libs/db/prisma.config.js libs/db/
-COPY --from=builder /app/libs/db/dist libs/db/dist
-COPY --from=builder /app/libs/db/generated libs/db/generated
-COPY --from=builder /app/libs/db/prisma libs/db/prisma
-COPY --from=builder /app/services/auth-service/package.json services/auth-service/
-COPY --from=builder /app/services/auth-service/dist services/auth-service/dist
-COPY --from=builder /app/services/realtime-service/package.json services/realtime-service/
-COPY --from=builder /app/services/realtime-service/dist services/realtime-service/dist
-COPY --from=builder /app/services/settings-service/package.json services/settings-service/
-COPY --from=builder /app/services/settings-service/dist services/settings-service/dist
+COPY --from=builder /out ./
 
 USER 10001:10001
 # No default service: every deployment names its command, and a bare `docker run` says so.
 CMD ["node", "-e", "console.error('concord: pass a command, e.g. node services/auth-service/dist/main.js (see docs/operations.md)'); process.exit(64)"]
 
 # ---------------------------------------------------------------------------------------------------
-# Local profile only: generates the gateway's TLS material (openssl, through proxy/tls.js) and renders
-# its nginx.conf with proxy/nginx.js. Kept out of `runtime` so production carries neither.
+# Local profile only: generates the gateway's TLS material (openssl, through proxy/gateway/tls.js) and
+# renders its nginx.conf with proxy/gateway for the service list (services/*/package.json, above).
+# Kept out of `runtime` so production carries neither.
 FROM app AS local-tools
 USER root
 RUN apt-get update \
  && apt-get install -y --no-install-recommends openssl \
  && rm -rf /var/lib/apt/lists/*
-COPY --from=builder /app/proxy proxy
-COPY --from=builder /app/k8s/render-gateway-config.js k8s/render-gateway-config.js
+COPY --from=builder /app/proxy/service-list proxy/service-list
+COPY --from=builder /app/proxy/gateway proxy/gateway
 USER 10001:10001
-CMD ["node", "k8s/render-gateway-config.js", "compose", "--out", "/var/lib/concord/gateway"]
+CMD ["node", "proxy/gateway/container-config.js", "compose", "--out", "/var/lib/concord/gateway"]
 
 # ---------------------------------------------------------------------------------------------------
 FROM app AS runtime

@@ -3,6 +3,32 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** What domain/ must not import (exported for the rule's own test). */
+export const DOMAIN_RESTRICTIONS = [
+  {
+    group: ['express', 'express/*', 'socket.io', 'socket.io/*', 'socket.io-client', 'socket.io-client/*'],
+    message: 'domain/ knows no transport: express and socket.io belong in http/ and ws/.',
+  },
+  {
+    group: [
+      'pg',
+      'pg/*',
+      'pg-*',
+      'ioredis',
+      'ioredis/*',
+      '@prisma/*',
+      'prisma',
+      '@concord/db',
+      '@concord/db/*',
+    ],
+    message: 'domain/ knows no driver: declare a port in *.ports.ts and implement it in data-access/.',
+  },
+  {
+    regex: '(^|/)data-access(/|$)',
+    message: 'domain/ does not reach into data-access/: depend on a port that data-access implements.',
+  },
+];
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', 'libs/db/generated/**', '.run/**'] },
   js.configs.recommended,
@@ -11,7 +37,7 @@ export default tseslint.config(
     files: ['**/*.ts'],
     languageOptions: {
       parserOptions: {
-        project: ['./tsconfig.eslint.json', './libs/db/test/tsconfig.json'],
+        project: ['./tsconfig.eslint.json', './libs/db/test/tsconfig.json', './proxy/*/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -19,6 +45,29 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The proxy components are JavaScript checked by TypeScript (// @ts-check, checkJs): they get the
+    // same promise rules as the services, through each component's tsconfig.
+    files: ['proxy/**/*.js'],
+    languageOptions: {
+      parserOptions: {
+        project: ['./proxy/*/tsconfig.json'],
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+    },
+  },
+  {
+    // DESIGN.md section 1 / STYLE.md: domain/ imports no framework, driver or data access. It states
+    // what it needs as a port (`*.ports.ts`) and main.ts passes the implementation in.
+    files: ['**/src/domain/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: DOMAIN_RESTRICTIONS }],
     },
   },
   {

@@ -25,6 +25,24 @@ else
   run "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx
 fi
 
+# --- docker-compose and kubectl: test/deploy validates docker-compose.yml and k8s/ with the real tools
+# (`docker-compose config`, `kubectl kustomize`); a missing one fails the suite, so install them here.
+if command -v docker-compose >/dev/null 2>&1; then
+  log "docker-compose present: $(docker-compose version --short 2>/dev/null || echo unknown)"
+else
+  run "${SUDO[@]}" apt-get update
+  run "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y docker-compose
+fi
+if command -v kubectl >/dev/null 2>&1; then
+  log "kubectl present: $(kubectl version --client 2>/dev/null | tr '\n' ' ')"
+else
+  # The Kubernetes apt repository's package where it is configured; Debian's kubernetes-client otherwise
+  # (its kustomize is too old for components, which test/deploy then reports by name).
+  run "${SUDO[@]}" apt-get update
+  run "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y kubectl ||
+    run "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y kubernetes-client
+fi
+
 # --- node dependencies ---
 # npm ci rewrites node_modules/.package-lock.json, so it is newer than package-lock.json after a good install.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -13,7 +13,9 @@ const FORGED = '203.0.113.7';
 let stack: E2eStack;
 
 beforeAll(async () => {
-  stack = await startE2eStack({ authReplicas: 1, gateway: false, env: { LOG_LEVEL: 'info' } });
+  // debug: the line per request that shows the resolved client address (at info only failures,
+  // slow requests and refusals are logged, DESIGN.md section 8).
+  stack = await startE2eStack({ authReplicas: 1, gateway: false, env: { LOG_LEVEL: 'debug' } });
   await stack.client({ replica: 0 }).setup('internal.ceo', PASSWORD);
 });
 afterAll(async () => {

@@ -1,36 +1,44 @@
-// docker-compose.yml, checked offline (no Docker engine here): it validates against the compose-spec
-// schema after interpolation, and it keeps the contract of the local stack (proxy/stack.js): canonical
-// env names that auth-service's own config schema accepts, two auth replicas behind nginx, upstream
-// ports equal to the replicas' PORT, and services that trust exactly the gateway's one address.
+// docker-compose.yml, resolved by the real `docker-compose config` (no Docker engine needed) and
+// validated against the compose-spec schema; it is what the renderer writes from the service list
+// (proxy/deploy), and it keeps the contract of the local stack: every listed replica with an
+// environment its service's own config schema accepts, start order by health, the gateway's
+// upstreams at the replicas' ports, and services that trust exactly the gateway's one address.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { findNginx, renderNginxConfig } from '../../proxy/nginx';
-import { readConfig } from '../../services/auth-service/src/config';
+import { findNginx, renderNginxConfig } from '../../proxy/gateway';
 import {
   CONTAINER_CONF_DIR,
   CONTAINER_RUN_DIR,
   composeGatewayOptions,
   renderComposeGateway,
-} from '../../k8s/render-gateway-config';
+} from '../../proxy/gateway/container-config';
+import { readServiceList } from '../../proxy/service-list/service-list';
+import { staleFiles } from '../../proxy/deploy/render';
+import { readConfig as readAuthConfig } from '../../services/auth-service/src/config';
+import { readConfig as readRealtimeConfig } from '../../services/realtime-service/src/config';
+import { readConfig as readSettingsConfig } from '../../services/settings-service/src/config';
 import {
   type ComposeService,
-  MissingVariableError,
-  interpolate,
   loadCompose,
-  parseComposeYaml,
   parseDotenv,
   readRepoFile,
   referencedVariables,
+  runComposeConfig,
 } from './support/compose-file';
 import { composeSchemaErrors } from './support/compose-schema';
 
 const execFileAsync = promisify(execFile);
 
+const SERVICES = readServiceList();
+const READ_CONFIG: Record<string, (env: Record<string, string | undefined>) => object> = {
+  'auth-service': readAuthConfig,
+  'settings-service': readSettingsConfig,
+  'realtime-service': readRealtimeConfig,
+};
 const ENV_EXAMPLE = parseDotenv(readRepoFile('.env.example'));
 /** .env.example with its empty secrets filled in, as a developer's .env would be. */
 const TEST_ENV: Record<string, string> = {
@@ -40,7 +48,6 @@ const TEST_ENV: Record<string, string> = {
 };
 const compose = loadCompose(TEST_ENV);
 const services = compose.services;
-const AUTH_MAIN = ['node', 'services/auth-service/dist/main.js'];
 
 function service(name: string): ComposeService {
   const s = services[name];
@@ -48,26 +55,16 @@ function service(name: string): ComposeService {
   return s;
 }
 
-const authReplicas = Object.entries(services).filter(
-  ([, s]) => JSON.stringify(s.command) === JSON.stringify(AUTH_MAIN),
+/** [compose name, service definition] of every replica the list asks for. */
+const replicas = SERVICES.flatMap((s) =>
+  Array.from({ length: s.replicas }, (_, i) => [`${s.name}-${i + 1}`, s] as const),
 );
 
-/** The nginx service's fixed address on the backend network. */
 function gatewayAddress(): string {
   const networks = service('nginx').networks as Record<string, { ipv4_address?: string } | null>;
   const address = networks.backend?.ipv4_address;
   if (!address) throw new Error('nginx has no fixed ipv4_address on the backend network');
   return address;
-}
-
-function ipv4ToInt(ip: string): number {
-  return ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-}
-
-function inSubnet(ip: string, cidr: string): boolean {
-  const [base = '', bits = '32'] = cidr.split('/');
-  const size = 2 ** (32 - Number(bits));
-  return Math.floor(ipv4ToInt(ip) / size) === Math.floor(ipv4ToInt(base) / size);
 }
 
 /** `host:port` entries of one upstream block of a rendered nginx.conf. */
@@ -86,7 +83,11 @@ function mountOf(s: ComposeService, volume: string): { target: string; readOnly:
 }
 
 describe('docker-compose.yml', () => {
-  it('validates against the compose-spec JSON schema', () => {
+  it('is exactly what the renderer writes from the service list (npm run render)', () => {
+    expect(staleFiles().filter((f) => f === 'docker-compose.yml')).toEqual([]);
+  });
+
+  it('validates against the compose-spec JSON schema, as written and as docker-compose resolves it', () => {
     expect(composeSchemaErrors(compose)).toEqual([]);
   });
 
@@ -103,7 +104,6 @@ describe('docker-compose.yml', () => {
     const used = referencedVariables(readRepoFile('docker-compose.yml'));
     const documented = new Set(Object.keys(ENV_EXAMPLE));
     expect([...used].filter((v) => !documented.has(v))).toEqual([]);
-    // COMPOSE_* are read by compose itself, not substituted.
     expect([...documented].filter((v) => !used.has(v) && !v.startsWith('COMPOSE_'))).toEqual([]);
   });
 
@@ -114,102 +114,93 @@ describe('docker-compose.yml', () => {
     });
   });
 
-  it.each(['POSTGRES_PASSWORD', 'REFRESH_TOKEN_SECRET'])('refuses to start while %s is empty', (name) => {
-    const text = readRepoFile('docker-compose.yml');
-    expect(() => interpolate(text, { ...TEST_ENV, [name]: '' })).toThrow(MissingVariableError);
-  });
-
-  it('runs two auth-service replicas, each with its own REPLICA_ID', () => {
-    expect(authReplicas.map(([name]) => name)).toEqual(['auth-service-1', 'auth-service-2']);
-    expect(authReplicas.map(([name, s]) => [name, s.environment?.REPLICA_ID])).toEqual([
-      ['auth-service-1', 'auth-service-1'],
-      ['auth-service-2', 'auth-service-2'],
-    ]);
-  });
-
-  it.each(['auth-service-1', 'auth-service-2'])(
-    '%s: the environment parses with auth-service’s config schema and uses canonical names only',
+  it.each(['POSTGRES_PASSWORD', 'REFRESH_TOKEN_SECRET'])(
+    'docker-compose refuses to start while %s is empty',
     (name) => {
-      const env = service(name).environment ?? {};
-      const config = readConfig(env) as Record<string, unknown>;
-      const known = new Set(Object.keys(config));
-      expect(Object.keys(env).filter((k) => !known.has(k))).toEqual([]);
-      expect(config).toMatchObject({
-        HOST: '0.0.0.0',
-        PORT: 4101,
-        INTERNAL_PORT: 4111,
-        METRICS_PORT: 9101,
-        EXPOSE_REPLICA_HEADER: true,
-        JWT_ISSUER: 'https://localhost:8443',
-        REDIS_PREFIX: 'concord:',
-      });
-      // The same names as the local stack sets for its replicas (proxy/stack.js).
-      for (const k of [
-        'DATABASE_URL',
-        'REDIS_URL',
-        'TRUSTED_PROXIES',
-        'JWT_KEYS_FILE',
-        'JWKS_URL',
-        'INTERNAL_PORT',
-        'REFRESH_TOKEN_SECRET',
-      ]) {
-        expect(Object.keys(env)).toContain(k);
-      }
+      const run = runComposeConfig({ ...TEST_ENV, [name]: '' });
+
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain(`set ${name} in .env`);
     },
   );
 
-  it('JWKS_URL points at the auth replicas’ internal listener, never at their API port', () => {
-    for (const [name, s] of authReplicas) {
-      const env = s.environment ?? {};
-      const config = readConfig(env) as { PORT: number; INTERNAL_PORT?: number };
-      const jwks = new URL(env.JWKS_URL ?? '');
-      const aliases = (s.networks as Record<string, { aliases?: string[] }>).backend?.aliases ?? [];
+  it('runs every replica of the service list, each with its own REPLICA_ID', () => {
+    expect(replicas.map(([name]) => [name, service(name).environment?.REPLICA_ID])).toEqual(
+      replicas.map(([name]) => [name, name]),
+    );
+    expect(replicas).toHaveLength(6);
+  });
 
-      expect([name, aliases]).toEqual([name, expect.arrayContaining([jwks.hostname])]);
-      expect([name, Number(jwks.port)]).toEqual([name, config.INTERNAL_PORT]);
-      expect([name, Number(jwks.port)]).not.toEqual([name, config.PORT]);
-      expect(jwks.pathname).toBe('/.well-known/jwks.json');
+  it.each(replicas.map(([name]) => name))(
+    '%s: the environment parses with its service’s own config schema, with known names only, on the list’s ports',
+    (name) => {
+      const s = replicas.find(([n]) => n === name)![1];
+      const env = service(name).environment ?? {};
+      const config = READ_CONFIG[s.name]!(env) as Record<string, unknown>;
+
+      expect(Object.keys(env).filter((k) => !(k in config))).toEqual([]);
+      expect([config.HOST, config.PORT, config.METRICS_PORT, config.INTERNAL_PORT]).toEqual([
+        '0.0.0.0',
+        s.ports.http,
+        s.ports.metrics,
+        s.ports.internal,
+      ]);
+      expect([config.EXPOSE_REPLICA_HEADER, config.JWT_ISSUER]).toEqual([true, 'https://localhost:8443']);
+    },
+  );
+
+  it('only auth-service’s replicas receive REFRESH_TOKEN_SECRET and the signing-key volume', () => {
+    const holders = Object.entries(services)
+      .filter(([, s]) => s.environment?.REFRESH_TOKEN_SECRET !== undefined || mountOf(s, 'jwt-keys'))
+      .map(([name]) => name);
+
+    expect(holders).toEqual(['auth-service-1', 'auth-service-2', 'keys']);
+  });
+
+  it('settings-service has the bench namespace (local profile)', () => {
+    for (const [name, s] of replicas) {
+      expect([name, service(name).environment?.SETTINGS_BENCH_NAMESPACE]).toEqual([
+        name,
+        s.name === 'settings-service' ? 'true' : undefined,
+      ]);
+    }
+  });
+
+  it('the JWKS consumers fetch the JWKS from auth’s internal listener, never its API port', () => {
+    const authAliases = (service('auth-service-1').networks as Record<string, { aliases?: string[] }>).backend
+      ?.aliases;
+    for (const [name, s] of replicas.filter(([, x]) => x.jwks === 'consumer')) {
+      const jwks = new URL(service(name).environment?.JWKS_URL ?? '');
+      expect([name, authAliases]).toEqual([name, expect.arrayContaining([jwks.hostname])]);
+      expect([name, Number(jwks.port)]).toEqual([name, 4111]);
+      expect(s.jwks).toBe('consumer');
     }
   });
 
   it('every TRUSTED_PROXIES is exactly the gateway’s fixed address, never a /0', () => {
-    const address = gatewayAddress();
-    const subnet = compose.networks?.backend?.ipam?.config?.[0]?.subnet ?? '';
-    expect(inSubnet(address, subnet)).toBe(true);
     const values = Object.values(services).flatMap((s) =>
       s.environment?.TRUSTED_PROXIES === undefined ? [] : [s.environment.TRUSTED_PROXIES],
     );
-    expect(values.length).toBe(authReplicas.length);
-    for (const v of values) {
-      expect(v).not.toMatch(/\/0\b/);
-      expect(v).toBe(`${address}/32`);
-    }
-    // The defaults in the file too, whatever .env says: no /0 in any value.
-    expect(JSON.stringify(parseComposeYaml(readRepoFile('docker-compose.yml')))).not.toMatch(
-      /(0\.0\.0\.0|::)\/0/,
-    );
+    expect(values).toEqual(replicas.map(() => `${gatewayAddress()}/32`));
+    expect(readRepoFile('docker-compose.yml')).not.toMatch(/(0\.0\.0\.0|::)\/0/);
   });
 
-  it('the gateway’s upstreams are the auth replicas at their PORT, reached from the trusted address', () => {
-    const env = service('gateway-init').environment ?? {};
-    const conf = renderNginxConfig(composeGatewayOptions(env));
-    const replicas = authReplicas.map(([name, s]) => `${name}:${s.environment?.PORT}`);
-    expect(upstreamServers(conf, 'auth').sort()).toEqual(replicas.sort());
-    expect(upstreamServers(conf, 'settings')).toEqual([]);
-    expect(upstreamServers(conf, 'realtime')).toEqual([]);
-    const binds = new Set([...conf.matchAll(/proxy_bind ([^;]+);/g)].map((m) => m[1]));
-    expect([...binds]).toEqual([gatewayAddress()]);
-    // The local profile passes X-Concord-Replica through, like the services' EXPOSE_REPLICA_HEADER.
+  it('the gateway’s upstreams are every replica at its PORT, reached from the trusted address', () => {
+    const conf = renderNginxConfig(composeGatewayOptions(service('gateway-init').environment ?? {}));
+    for (const s of SERVICES) {
+      const expected = replicas
+        .filter(([, x]) => x === s)
+        .map(([name]) => `${name}:${service(name).environment?.PORT}`);
+      expect([s.upstream, upstreamServers(conf, s.upstream)]).toEqual([s.upstream, expected]);
+    }
+    expect([...new Set([...conf.matchAll(/proxy_bind ([^;]+);/g)].map((m) => m[1]))]).toEqual([
+      gatewayAddress(),
+    ]);
     expect(conf).not.toContain('proxy_hide_header X-Concord-Replica');
-    // Each replica is on the backend network that nginx reaches it through.
-    for (const [, s] of authReplicas) expect(Object.keys(s.networks ?? {})).toEqual(['backend']);
   });
 
   it('nginx listens on 8443/8080, published on 127.0.0.1 only; nothing else is published', () => {
-    const conf = renderNginxConfig(composeGatewayOptions(service('gateway-init').environment ?? {}));
-    const listens = [...conf.matchAll(/listen [\d.]+:(\d+)/g)].map((m) => m[1]);
-    expect(service('nginx').ports).toEqual(listens.map((p) => `127.0.0.1:${p}:${p}`));
-    expect(listens).toEqual(['8443', '8080']);
+    expect(service('nginx').ports).toEqual(['127.0.0.1:8443:8443/tcp', '127.0.0.1:8080:8080/tcp']);
     for (const [name, s] of Object.entries(services))
       if (name !== 'nginx') expect([name, s.ports]).toEqual([name, undefined]);
   });
@@ -218,69 +209,73 @@ describe('docker-compose.yml', () => {
     const init = service('gateway-init');
     const nginx = service('nginx');
     const out = init.command?.[init.command.indexOf('--out') + 1];
-    expect(init.command?.slice(0, 3)).toEqual(['node', 'k8s/render-gateway-config.js', 'compose']);
+    expect(init.command?.slice(0, 3)).toEqual(['node', 'proxy/gateway/container-config.js', 'compose']);
     expect(mountOf(init, 'gateway')?.target).toBe(out);
     expect(mountOf(nginx, 'gateway')).toEqual({ target: path.dirname(CONTAINER_CONF_DIR), readOnly: true });
     expect(nginx.entrypoint?.join(' ')).toContain(`exec nginx -c ${CONTAINER_CONF_DIR}/nginx.conf`);
     expect(nginx.tmpfs).toEqual([CONTAINER_RUN_DIR]);
-    // gateway-init shares nginx's group (101), through which nginx reads the server key.
-    expect(nginx.user).toBe('101:101');
-    expect(init.user?.split(':')[1]).toBe('101');
-    expect(init.build?.target).toBe('local-tools');
+    expect([nginx.user, init.user?.split(':')[1], init.build?.target]).toEqual([
+      '101:101',
+      '101',
+      'local-tools',
+    ]);
   });
 
-  it('starts in order: Postgres healthy -> migrate, keys -> auth replicas healthy -> nginx', () => {
+  it('starts in order: Postgres healthy -> migrate, keys -> auth healthy -> its consumers healthy -> nginx', () => {
     expect(service('migrate').depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
-    for (const [, s] of authReplicas) {
-      expect(s.depends_on).toMatchObject({
+    for (const [name, s] of replicas) {
+      expect(service(name).depends_on).toMatchObject({
         migrate: { condition: 'service_completed_successfully' },
-        keys: { condition: 'service_completed_successfully' },
+        postgres: { condition: 'service_healthy' },
         redis: { condition: 'service_healthy' },
+        ...(s.jwks === 'provider' ? { keys: { condition: 'service_completed_successfully' } } : {}),
+        ...(s.jwks === 'consumer'
+          ? {
+              'auth-service-1': { condition: 'service_healthy' },
+              'auth-service-2': { condition: 'service_healthy' },
+            }
+          : {}),
       });
     }
     expect(service('nginx').depends_on).toEqual({
       'gateway-init': { condition: 'service_completed_successfully' },
-      ...Object.fromEntries(authReplicas.map(([name]) => [name, { condition: 'service_healthy' }])),
+      ...Object.fromEntries(replicas.map(([name]) => [name, { condition: 'service_healthy' }])),
     });
   });
 
-  it('the replicas’ healthcheck asks /readyz on their own PORT', () => {
-    for (const [, s] of authReplicas) {
-      const test = s.healthcheck?.test ?? [];
+  it('every replica’s healthcheck asks /readyz on its own PORT', () => {
+    for (const [name] of replicas) {
+      const test = service(name).healthcheck?.test ?? [];
       expect(test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
       expect(test[3]).toContain("'http://127.0.0.1:'+process.env.PORT+'/readyz'");
     }
-    expect(service('postgres').healthcheck?.test).toBeDefined();
     expect(service('redis').healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
   });
 
   it('Postgres 15 and a Redis 7 that keeps nothing on disk', () => {
-    expect(service('postgres').image).toBe('postgres:15');
-    expect(service('redis').image).toBe('redis:7');
+    expect([service('postgres').image, service('redis').image]).toEqual(['postgres:15', 'redis:7']);
     expect(service('redis').command).toEqual(['redis-server', '--save', '', '--appendonly', 'no']);
   });
 
-  it('keys creates the signing-key file the replicas read, which they mount read-only', () => {
-    const keys = service('keys');
-    const file = authReplicas[0]?.[1].environment?.JWT_KEYS_FILE ?? '';
-    expect(keys.command).toEqual(['node', 'services/auth-service/dist/keys-cli.js', 'init', '--file', file]);
+  it('keys creates the signing-key file auth reads, which its replicas mount read-only', () => {
+    const file = service('auth-service-1').environment?.JWT_KEYS_FILE ?? '';
+    expect(service('keys').command).toEqual([
+      'node',
+      'services/auth-service/dist/keys-cli.js',
+      'init',
+      '--file',
+      file,
+    ]);
     const dir = path.posix.dirname(file);
-    expect(mountOf(keys, 'jwt-keys')).toEqual({ target: dir, readOnly: false });
-    for (const [, s] of authReplicas) expect(mountOf(s, 'jwt-keys')).toEqual({ target: dir, readOnly: true });
+    expect(mountOf(service('keys'), 'jwt-keys')).toEqual({ target: dir, readOnly: false });
+    for (const name of ['auth-service-1', 'auth-service-2'])
+      expect(mountOf(service(name), 'jwt-keys')).toEqual({ target: dir, readOnly: true });
   });
 
-  it('migrate runs the migrator against the services’ database', () => {
-    const migrate = service('migrate');
-    expect(migrate.command).toEqual(['node', 'libs/db/dist/migrate-cli.js']);
-    for (const [, s] of authReplicas)
-      expect(s.environment?.DATABASE_URL).toBe(migrate.environment?.DATABASE_URL);
-    expect(service('postgres').environment?.POSTGRES_PASSWORD).toBe(TEST_ENV.POSTGRES_PASSWORD);
-  });
-
-  it('Concord containers are read-only, drop every capability and run as the image’s non-root user', () => {
+  it('Concord containers are read-only, drop every capability and never run as root', () => {
     const concord = Object.entries(services).filter(([, s]) => s.build !== undefined);
     expect(concord.map(([n]) => n).sort()).toEqual(
-      ['auth-service-1', 'auth-service-2', 'gateway-init', 'keys', 'migrate'].sort(),
+      [...replicas.map(([n]) => n), 'gateway-init', 'keys', 'migrate'].sort(),
     );
     for (const [name, s] of [...concord, ['nginx', service('nginx')] as const]) {
       expect([name, s.read_only, s.cap_drop, s.security_opt]).toEqual([
@@ -293,26 +288,17 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('only the one-shots without network needs run without a network; the data stores stay internal', () => {
-    expect(service('keys').network_mode).toBe('none');
-    expect(service('gateway-init').network_mode).toBe('none');
+  it('the one-shots without network needs run without a network; the data stores stay internal', () => {
+    expect([service('keys').network_mode, service('gateway-init').network_mode]).toEqual(['none', 'none']);
     expect(compose.networks?.backend?.internal).toBe(true);
-    expect(service('postgres').networks).toEqual(['backend']);
-    expect(service('redis').networks).toEqual(['backend']);
-  });
-
-  it('the raw file parses to the same document before interpolation (no interpolation in keys)', () => {
-    const raw = parseComposeYaml(readRepoFile('docker-compose.yml')) as { services: object };
-    expect(Object.keys(raw.services)).toEqual(Object.keys(services));
+    expect([service('postgres').networks, service('redis').networks]).toEqual([
+      { backend: null },
+      { backend: null },
+    ]);
   });
 });
 
-/** proxy/tls.js runs `openssl` from PATH. */
-const opensslFound = (process.env.PATH ?? '')
-  .split(path.delimiter)
-  .some((dir) => dir !== '' && existsSync(path.join(dir, 'openssl')));
-
-describe('gateway-init (k8s/render-gateway-config.js compose)', () => {
+describe('gateway-init (proxy/gateway/container-config.js compose)', () => {
   let dir = '';
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'concord-gateway-init-'));
@@ -321,52 +307,47 @@ describe('gateway-init (k8s/render-gateway-config.js compose)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  (opensslFound ? it : it.skip)(
-    'writes nginx.conf and TLS material that only the nginx group may read',
-    async () => {
-      const env = service('gateway-init').environment ?? {};
-      await renderComposeGateway(dir, env);
-      const conf = await readFile(path.join(dir, 'conf/nginx.conf'), 'utf8');
-      expect(conf).toBe(renderNginxConfig(composeGatewayOptions(env)));
-      const mode = async (rel: string) => (await stat(path.join(dir, rel))).mode & 0o777;
-      expect(await mode('tls')).toBe(0o750);
-      expect(await mode('tls/server.key')).toBe(0o640);
-      expect(await mode('tls/ca.key')).toBe(0o600);
-      expect((await mode('tls/server.crt')) & 0o044).toBe(0o044);
-    },
-  );
+  it('writes nginx.conf and TLS material that only the nginx group may read', async () => {
+    const env = service('gateway-init').environment ?? {};
+    await renderComposeGateway(dir, env);
+    const conf = await readFile(path.join(dir, 'conf/nginx.conf'), 'utf8');
+    expect(conf).toBe(renderNginxConfig(composeGatewayOptions(env)));
+    const mode = async (rel: string) => (await stat(path.join(dir, rel))).mode & 0o777;
+    expect([await mode('tls'), await mode('tls/server.key'), await mode('tls/ca.key')]).toEqual([
+      0o750, 0o640, 0o600,
+    ]);
+  });
 
-  let nginx: string | undefined;
-  try {
-    nginx = findNginx();
-  } catch {
-    nginx = undefined;
-  }
-
-  (nginx && opensslFound ? it : it.skip)(
-    'nginx accepts the compose gateway configuration (nginx -t)',
-    async () => {
-      const env = service('gateway-init').environment ?? {};
-      await renderComposeGateway(dir, env);
-      // The container paths do not exist here: the same options with this run's directories, and the
-      // replicas' compose host names (unresolvable outside compose) replaced by loopback.
-      const options = composeGatewayOptions(env);
-      const runDir = path.join(dir, 'run');
-      await mkdir(runDir, { recursive: true });
-      const conf = renderNginxConfig({
-        ...options,
-        runDir,
-        tlsCert: path.join(dir, 'tls/server.crt'),
-        tlsKey: path.join(dir, 'tls/server.key'),
-        upstreams: { auth: (options.upstreams.auth ?? []).map((s) => s.replace(/^[^:]+/, '127.0.0.1')) },
-      });
-      const file = path.join(dir, 'nginx-test.conf');
-      await writeFile(file, conf);
-      const args = ['-t', '-q', '-c', file, '-e', path.join(runDir, 'error.log')];
-      const { stderr } = await execFileAsync(nginx ?? 'nginx', args).catch((err: { stderr?: string }) => ({
-        stderr: err.stderr ?? String(err),
-      }));
-      expect(stderr.trim()).toBe('');
-    },
-  );
+  it('nginx accepts the compose gateway configuration (nginx -t)', async () => {
+    const env = service('gateway-init').environment ?? {};
+    await renderComposeGateway(dir, env);
+    // The container paths do not exist here: the same options with this run's directories, and the
+    // replicas' compose host names (unresolvable outside compose) replaced by loopback.
+    const options = composeGatewayOptions(env);
+    const runDir = path.join(dir, 'run');
+    await mkdir(runDir, { recursive: true });
+    const conf = renderNginxConfig({
+      ...options,
+      runDir,
+      tlsCert: path.join(dir, 'tls/server.crt'),
+      tlsKey: path.join(dir, 'tls/server.key'),
+      upstreams: Object.fromEntries(
+        Object.entries(options.upstreams).map(([k, v]) => [
+          k,
+          (v ?? []).map((s) => s.replace(/^[^:]+/, '127.0.0.1')),
+        ]),
+      ),
+    });
+    const file = path.join(dir, 'nginx-test.conf');
+    await writeFile(file, conf);
+    const { stderr } = await execFileAsync(findNginx(), [
+      '-t',
+      '-q',
+      '-c',
+      file,
+      '-e',
+      path.join(runDir, 'error.log'),
+    ]).catch((err: { stderr?: string }) => ({ stderr: err.stderr ?? String(err) }));
+    expect(stderr.trim()).toBe('');
+  });
 });

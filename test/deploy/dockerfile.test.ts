@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { validate } from 'dockerfile-utils';
 
 import { ROOT, parseComposeYaml, readRepoFile } from './support/compose-file';
-import { buildKustomization, podSpec } from './support/kustomize';
+import { kustomize, podSpec } from './support/kustomize';
+import { readServiceList } from '../../proxy/service-list/service-list';
 
 interface Instruction {
   keyword: string;
@@ -87,7 +88,7 @@ function deploymentScripts(): string[] {
   const scripts = Object.values(compose.services)
     .filter((s) => s.build !== undefined && s.command?.[0] === 'node')
     .map((s) => s.command?.[1] ?? '');
-  for (const m of buildKustomization(path.join(ROOT, 'k8s/overlays/production'))) {
+  for (const m of kustomize(path.join(ROOT, 'k8s/overlays/production'))) {
     for (const c of podSpec(m)?.containers ?? []) {
       const command = c.command as string[] | undefined;
       if (command?.[0] === 'node' && command[1]) scripts.push(command[1]);
@@ -110,15 +111,19 @@ describe('Dockerfile', () => {
     expect(builder.indexOf('npm run build')).toBeLessThan(builder.indexOf('npm prune --omit=dev'));
   });
 
-  it('copies the package.json of every workspace before npm ci (npm ci needs them all)', () => {
-    const workspaces = (JSON.parse(readRepoFile('package.json')) as { workspaces: string[] }).workspaces;
+  it('copies the package.json of every workspace before npm ci, naming no service (found by glob)', () => {
     const builder = stage('builder').instructions;
     const npmCi = builder.findIndex((i) => i.keyword === 'RUN' && i.args.includes('npm ci'));
     const before = builder
       .slice(0, npmCi)
       .filter((i) => i.keyword === 'COPY')
       .map((i) => i.args);
-    for (const ws of workspaces) expect(before).toContain(`${ws}/package.json ${ws}/`);
+    expect(before).toEqual(['package.json package-lock.json ./', '--from=manifests /app ./']);
+    // The manifests stage keeps exactly <libs|services>/<name>/package.json of the whole tree.
+    expect(copies('manifests')).toEqual(['libs libs', 'services services']);
+    expect(runs('manifests').join('\n')).toContain("-not -regex '[^/]*/[^/]*/package\\.json' -delete");
+    for (const s of readServiceList())
+      expect(readRepoFile('Dockerfile')).not.toContain(`COPY services/${s.name}`);
   });
 
   it('the default target is `runtime`: production env, non-root numeric user, no build tools', () => {
@@ -140,27 +145,38 @@ describe('Dockerfile', () => {
         'libs/db/dist/migrate-cli.js',
       ]),
     );
+    expect(scripts).toEqual(expect.arrayContaining(readServiceList().map((s) => s.main)));
     const runtimeCopies = copies('runtime');
     const localTools = copies('local-tools');
+    const collect = runs('builder').join('\n');
+    // Every workspace's package.json, dist and nested node_modules go to /out, which runtime copies.
+    expect(collect).toMatch(/for ws in libs\/\* services\/\*; do/);
+    expect(collect).toContain('cp -r "$ws/dist" "/out/$ws/dist"');
+    expect(collect).toContain('cp -r "$ws/node_modules" "/out/$ws/node_modules"');
+    expect(runtimeCopies).toContain('--from=builder /out ./');
     for (const script of scripts) {
-      const dist = /^(.+)\/dist\/(.+)\.js$/.exec(script);
+      const dist = /^((?:libs|services)\/[^/]+)\/dist\/(.+)\.js$/.exec(script);
       if (dist) {
         // Compiled from src/<name>.ts by `npm run build`.
         expect(statSync(path.join(ROOT, `${dist[1]}/src/${dist[2]}.ts`)).isFile()).toBe(true);
-        expect(runtimeCopies).toContain(`--from=builder /app/${dist[1]}/dist ${dist[1]}/dist`);
       } else {
         expect(statSync(path.join(ROOT, script)).isFile()).toBe(true);
-        expect(localTools.some((c) => c.endsWith(` ${script}`))).toBe(true);
+        expect(localTools.some((c) => script.startsWith(`${c.split(' ').at(-1)}/`))).toBe(true);
       }
     }
     // The migrator reads its SQL files at run time.
-    expect(runtimeCopies).toContain('--from=builder /app/libs/db/prisma libs/db/prisma');
+    expect(collect).toContain(
+      'cp -r libs/db/prisma libs/db/generated libs/db/prisma.config.js /out/libs/db/',
+    );
   });
 
-  it('local-tools adds openssl and the gateway renderer, and drops back to the non-root user', () => {
+  it('local-tools adds openssl, the gateway renderer and the service list reader, as the non-root user', () => {
     expect(stage('local-tools').from).toBe('app');
     expect(runs('local-tools').join('\n')).toMatch(/apt-get install -y --no-install-recommends openssl/);
-    expect(copies('local-tools')).toContain('--from=builder /app/proxy proxy');
+    expect(copies('local-tools').filter((c) => c.includes('proxy'))).toEqual([
+      '--from=builder /app/proxy/service-list proxy/service-list',
+      '--from=builder /app/proxy/gateway proxy/gateway',
+    ]);
     expect(lastUser('local-tools')).toBe('10001:10001');
   });
 });
@@ -221,9 +237,8 @@ describe('.dockerignore', () => {
       (f) =>
         /^(libs|services)\/[^/]+\/(src\/.+|package\.json|tsconfig[^/]*\.json)$/.test(f) ||
         /^libs\/db\/(prisma\/.+|prisma\.config\.js)$/.test(f) ||
-        /^proxy\/[^/]+\.js$/.test(f) ||
-        ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.base.json'].includes(f) ||
-        f === 'k8s/render-gateway-config.js',
+        (/^proxy\/(gateway|service-list)\/[^/]+\.js$/.test(f) && !f.endsWith('jest.config.js')) ||
+        ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.base.json'].includes(f),
     );
     expect(needed.length).toBeGreaterThan(50);
     expect(needed.filter((f) => !included(f))).toEqual([]);
@@ -247,6 +262,8 @@ describe('.dockerignore', () => {
       'k8s/base/kustomization.yaml',
       'docker-compose.yml',
       'coverage/lcov.info',
+      'proxy/stack/stack.js',
+      'proxy/gateway/gateway.test.ts',
     ]) {
       expect([f, included(f)]).toEqual([f, false]);
     }

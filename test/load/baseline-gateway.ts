@@ -1,8 +1,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CREDENTIAL_ENDPOINTS, renderNginxConfig, startNginx } from '../../proxy/nginx';
-import { ensureTlsMaterial } from '../../proxy/tls';
+import {
+  credentialEndpointNames,
+  ensureTlsMaterial,
+  renderNginxConfig,
+  startNginx,
+} from '../../proxy/gateway';
 import { freePort, spawnManaged, waitFor, type ManagedProcess } from '../support/processes';
 
 /** Bare express processes behind their own nginx, rendered exactly like the stack's gateway. */
@@ -23,7 +27,7 @@ export const GATEWAY_OPTIONS = {
   proxyBind: '127.0.0.2',
   exposeReplicaHeader: true,
   credentialLimits: Object.fromEntries(
-    CREDENTIAL_ENDPOINTS.map((name) => [name, { rate: '1000r/s', burst: 1000 }]),
+    credentialEndpointNames().map((name) => [name, { rate: '1000r/s', burst: 1000 }]),
   ),
 } as const;
 

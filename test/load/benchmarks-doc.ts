@@ -29,7 +29,7 @@ export function renderAuthSection(r: AuthBenchResult, reportPaths: { json: strin
     `- Machine: ${m.nproc} CPUs, ${m.cpuModel}, ${m.ramGiB} GiB RAM, Linux ${m.kernel}; load average ${f(m.loadAverage1m)} at start`,
     `- Code: commit ${r.build.commit}${r.build.dirty ? ' plus uncommitted changes in libs/ or services/' : ''}, build from ${r.build.builtAt}`,
     `- Versions: node ${m.node}, nginx ${m.nginx}, PostgreSQL ${m.postgres}, Redis ${m.redis}, wrk ${m.wrk}`,
-    `- Setup: ${s.replicas} auth-service replicas vs ${s.replicas} bare express 5 processes (\`{ok:true}\`), each set behind its own nginx rendered by \`proxy/nginx.js\` with identical options (TLS, HTTP/1.1 keep-alive, JSON access log); everything, wrk included, on this one machine.`,
+    `- Setup: ${s.replicas} auth-service replicas vs ${s.replicas} bare express 5 processes (\`{ok:true}\`), each set behind its own nginx rendered by \`proxy/gateway\` with identical options (TLS, HTTP/1.1 keep-alive, JSON access log); everything, wrk included, on this one machine.`,
     `- Load: \`wrk -t${s.wrk.threads} -c${s.wrk.connections} -d${s.wrk.durationSeconds}s --latency\` with the same bearer token on both sides; ${s.wrk.warmupSeconds}s warm-up each, then ${s.rounds} rounds of back-to-back pairs, alternating which side goes first; medians reported. The paired ratio is the geometric mean of the per-round ratios; the ratio goal counts as met only when both ratios reach it. Any non-2xx/3xx or socket error fails the run.`,
     `- Reports: \`${reportPaths.json}\`, \`${reportPaths.html}\``,
     '',

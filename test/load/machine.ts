@@ -4,7 +4,7 @@ import os from 'node:os';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { findNginx } from '../../proxy/nginx';
+import { findNginx } from '../../proxy/gateway';
 
 const execFileAsync = promisify(execFile);
 

@@ -10,8 +10,12 @@ import {
   testServiceEnv,
   writeKeyFile,
 } from '../../services/auth-service/test/support/auth-harness';
-import { CREDENTIAL_ENDPOINTS, renderNginxConfig, startNginx } from '../../proxy/nginx';
-import { ensureTlsMaterial } from '../../proxy/tls';
+import {
+  credentialEndpointNames,
+  ensureTlsMaterial,
+  renderNginxConfig,
+  startNginx,
+} from '../../proxy/gateway';
 import { freePort, spawnManaged, waitFor, type ManagedProcess } from './processes';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -162,7 +166,7 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
         },
         exposeReplicaHeader: true,
         credentialLimits: Object.fromEntries(
-          CREDENTIAL_ENDPOINTS.map((name) => [
+          credentialEndpointNames().map((name) => [
             name,
             options.credentialLimit ?? { rate: '1000r/s', burst: 1000 },
           ]),

@@ -15,8 +15,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { readFileSync } = require('node:fs');
 
-const { renderNginxConfig, startNginx } = require('../../proxy/nginx');
-const { ensureTlsMaterial } = require('../../proxy/tls');
+const { renderNginxConfig, startNginx, ensureTlsMaterial } = require('../../proxy/gateway');
 
 /**
  * @typedef {object} WorkerInput

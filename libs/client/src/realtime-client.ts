@@ -44,9 +44,9 @@ export class RealtimeConnectError extends Error {
 function connectErrorData(err: Error): RealtimeErrorPayload | undefined {
   const data = (err as Error & { data?: unknown }).data;
   if (typeof data !== 'object' || data === null) return undefined;
-  const { code, error, detail } = data as Record<string, unknown>;
+  const { code, error, detail, ...members } = data as Record<string, unknown>;
   return typeof code === 'number' && typeof error === 'string' && typeof detail === 'string'
-    ? { code, error, detail }
+    ? { ...members, code, error, detail }
     : undefined;
 }
 

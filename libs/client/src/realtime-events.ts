@@ -4,11 +4,20 @@
  * checked against both sides at compile time.
  */
 
-/** `{code, error, detail}` of DESIGN.md section 3, as carried by acks and connect errors (`err.data`). */
+/**
+ * `{code, error, detail}` of DESIGN.md section 3, as carried by acks and connect errors (`err.data`),
+ * plus the members a problem body would carry for the same error (docs/errors.md), e.g.
+ * `retry_after_seconds` and `reason` on a 503.
+ */
 export interface RealtimeErrorPayload {
   code: number;
   error: string;
   detail: string;
+  /** Seconds until a retry may succeed (the HTTP answer's `Retry-After`). */
+  retry_after_seconds?: number;
+  /** Why, in one machine-readable word (e.g. `lease-expired`). */
+  reason?: string;
+  [member: string]: unknown;
 }
 
 /** Answer to `subscribe`, `unsubscribe` and `auth:refresh`. */

@@ -1,8 +1,9 @@
 /**
- * @concord/common: what at least two Concord services share — configuration, errors, logging,
- * client-IP resolution, Redis clients, JWT verification, the revocation cache, the transactional
- * outbox, the `api` settings and their live follower, CORS, the per-client rate limit, health and
- * metrics.
+ * @concord/common: what at least two Concord services share — the service bootstrap
+ * (`startService`, `runService`), configuration, errors, logging, the HTTP app skeleton, client-IP
+ * resolution, Redis clients and the rate limiter, Postgres transactions and keyset cursors, JWT
+ * verification, the revocation cache, the transactional outbox, the `api` settings and their live
+ * follower, CORS, the per-client rate limit, health and metrics.
  */
 export * from './errors/error-catalogue';
 export * from './errors/app-error';
@@ -19,7 +20,10 @@ export * from './http/observe-requests';
 export * from './http/problem-middleware';
 export * from './http/service-app';
 export * from './redis/redis-clients';
+export * from './redis/redis-rate-limiter';
 export * from './pg/pg-pool';
+export * from './pg/pg-transaction';
+export * from './pg/keyset-cursor';
 export * from './auth/revocation-protocol';
 export * from './auth/revocation-store';
 export * from './auth/revocation-cache';
@@ -52,3 +56,6 @@ export * from './ops/clock';
 export * from './ops/health';
 export * from './ops/metrics';
 export * from './ops/http-server';
+export * from './service/service-context';
+export * from './service/start-service';
+export * from './service/run-service';

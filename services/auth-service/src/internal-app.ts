@@ -1,24 +1,13 @@
-import {
-  addHealthRoutes,
-  createClientIpResolver,
-  notFoundHandler,
-  observeRequests,
-  problemHandler,
-  requestContext,
-  type Logger,
-  type ReadinessCheck,
-} from '@concord/common';
-import express, { type Express } from 'express';
+import { createClientIpResolver, createServiceApp, type HttpFront } from '@concord/common';
+import type { Express } from 'express';
 import { jwksHandler } from './http/jwks.routes';
 
 /** What the internal listener needs, built by main.ts (or by tests). */
 export interface InternalAppDeps {
+  /** The process's shared HTTP front; only its logger, readiness and replica identity are used. */
+  http: HttpFront;
   /** Public JWKS (next + active keys), the same the API port serves. */
   jwks: () => { keys: object[] };
-  logger: Logger;
-  readiness: ReadinessCheck[];
-  replicaId: string;
-  exposeReplicaHeader: boolean;
 }
 
 /**
@@ -27,26 +16,17 @@ export interface InternalAppDeps {
  * Siblings reach auth-service only here (the k8s NetworkPolicy admits them to this port alone), so
  * a pod that the pod-CIDR `TRUSTED_PROXIES` would trust can never reach an endpoint where
  * `X-Forwarded-*` matter. For the same reason this listener trusts no proxy at all, whatever
- * `TRUSTED_PROXIES` says: there is no gateway in front of it. Never listens (main.ts does).
+ * `TRUSTED_PROXIES` says: there is no gateway in front of it, and none of the API's middleware (CORS,
+ * rate limits) or its metrics apply. Never listens (main.ts does).
  */
 export function createInternalApp(deps: InternalAppDeps): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  // Exact paths only: `/Healthz` or `/.well-known/jwks.json/` are not these routes.
-  app.set('case sensitive routing', true);
-  app.set('strict routing', true);
-  app.use(
-    requestContext({
-      resolveClientIp: createClientIpResolver([]),
-      replicaId: deps.replicaId,
-      exposeReplicaHeader: deps.exposeReplicaHeader,
-    }),
-  );
-  app.use(observeRequests(deps.logger));
-  addHealthRoutes(app, deps.readiness);
-  app.get('/.well-known/jwks.json', jwksHandler(deps.jwks));
-  app.use(notFoundHandler);
-  app.use(problemHandler(deps.logger));
-  return app;
+  const front: HttpFront = {
+    ...deps.http,
+    resolveClientIp: createClientIpResolver([]),
+    metrics: undefined,
+    middleware: [],
+  };
+  return createServiceApp(front, (app) => {
+    app.get('/.well-known/jwks.json', jwksHandler(deps.jwks));
+  });
 }

@@ -123,3 +123,32 @@ describe('forwarded addresses Postgres refuses', () => {
     expect(res.body.session.ip_address).toBe('::203.0.113.9');
   });
 });
+
+describe('forged list cursors', () => {
+  /** A cursor in the API's own encoding (base64url of `|`-joined fields) around hostile fields. */
+  function forged(...fields: string[]): string {
+    return Buffer.from(fields.join('|')).toString('base64url');
+  }
+
+  it.each([
+    ['an id of 36 dashes', forged('2026-01-01T00:00:00.000Z', '-'.repeat(36))],
+    ['an id that is 36 hex digits without dashes', forged('2026-01-01T00:00:00.000Z', 'a'.repeat(36))],
+    ['a timestamp before the range of Postgres', forged('-271821-04-20T00:00:00.000Z', randomUUID())],
+    ['a third field', forged('2026-01-01T00:00:00.000Z', randomUUID(), 'x')],
+  ])(
+    'when GET /auth/sessions gets a cursor with %s, answers 422 naming the cursor',
+    async (_name, cursor) => {
+      const res = await ceo.request<Record<string, unknown>>(
+        'GET',
+        `/api/v1/auth/sessions?limit=1&cursor=${cursor}`,
+        { token: ceo.accessToken },
+      );
+
+      expect(res.body).toMatchObject({
+        status: 422,
+        code: 2000,
+        errors: [{ path: 'cursor', message: expect.any(String) }],
+      });
+    },
+  );
+});

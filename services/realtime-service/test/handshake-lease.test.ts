@@ -24,7 +24,7 @@ afterAll(async () => {
   await dropRedisPrefix(cluster.auth.redisUrl, silentPrefix);
 });
 
-it('refuses the handshake with 8001 once the revocation lease has expired', async () => {
+it('refuses the handshake with 8001, the reason and the retry delay once the revocation lease has expired', async () => {
   const user = await cluster.user();
   await cluster.addNode({
     REDIS_PREFIX: silentPrefix,
@@ -47,5 +47,8 @@ it('refuses the handshake with 8001 once the revocation lease has expired', asyn
     code: 8001,
     error: 'SERVICE_UNAVAILABLE',
     detail: 'Session state is temporarily unavailable; retry shortly',
+    // The same data an HTTP answer carries as `Retry-After` and body members.
+    reason: 'lease-expired',
+    retry_after_seconds: 1,
   });
 });

@@ -1,7 +1,8 @@
-// Reads docker-compose.yml the way `docker compose config` does, as far as this repository uses it:
-// YAML with merge keys (`<<: *anchor`), then the compose-spec interpolation of ${...} from an
-// environment (the process's plus .env). No Docker engine or compose binary is needed.
-import { readFileSync } from 'node:fs';
+// docker-compose.yml as the real `docker-compose config` resolves it (interpolation, merge keys,
+// defaults), plus the small readers the tests need (.env files, variable references).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 
@@ -39,46 +40,8 @@ export function parseComposeYaml(text: string): unknown {
   return parse(text, { merge: true, maxAliasCount: 1000 });
 }
 
-/** An error of a `${VAR:?message}` / `${VAR?message}` reference. */
-export class MissingVariableError extends Error {}
-
-// `$$`, `${NAME}`, `${NAME<op>arg}` with op in - :- ? :? + :+ (arg without braces), and `$NAME`.
+// `${NAME}`, `${NAME<op>arg}` and `$NAME` (`$$` is a literal dollar sign).
 const REFERENCE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^{}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
-
-/**
- * Compose-spec interpolation of one string (https://compose-spec.io, "Interpolation"): `${VAR:-d}`
- * uses d when VAR is unset or empty, `${VAR-d}` only when unset; `:?`/`?` fail with the message;
- * `:+`/`+` substitute the argument when VAR is set (and non-empty); `$$` is a literal `$`.
- */
-export function interpolate(text: string, env: Record<string, string | undefined>): string {
-  return text.replace(REFERENCE, (whole, braced?: string, op?: string, arg?: string, bare?: string) => {
-    if (whole === '$$') return '$';
-    const name = braced ?? bare ?? '';
-    const value = env[name];
-    const unset = value === undefined;
-    const empty = unset || value === '';
-    switch (op) {
-      case undefined:
-        return value ?? '';
-      case ':-':
-        return empty ? (arg ?? '') : value;
-      case '-':
-        return unset ? (arg ?? '') : value;
-      case ':?':
-      case '?':
-        if (op === ':?' ? empty : unset) {
-          throw new MissingVariableError(`required variable ${name} is missing a value: ${arg ?? ''}`);
-        }
-        return value ?? '';
-      case ':+':
-        return empty ? '' : (arg ?? '');
-      case '+':
-        return unset ? '' : (arg ?? '');
-      default:
-        throw new Error(`unsupported interpolation ${whole}`);
-    }
-  });
-}
 
 /** Every variable name referenced by `${...}` or `$NAME` in `text` (`$$` excluded). */
 export function referencedVariables(text: string): Set<string> {
@@ -90,16 +53,56 @@ export function referencedVariables(text: string): Set<string> {
   return names;
 }
 
-/** Interpolates every string in a parsed compose document (keys stay as written, as compose does). */
-export function interpolateDeep<T>(value: T, env: Record<string, string | undefined>): T {
-  if (typeof value === 'string') return interpolate(value, env) as T;
-  if (Array.isArray(value)) return value.map((v: unknown) => interpolateDeep(v, env)) as T;
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, interpolateDeep(v, env)]),
-    ) as T;
+/** The outcome of `docker-compose config`. */
+export interface ComposeConfigRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the real `docker-compose config` (apt's docker-compose 1.29; .ci/setup.sh installs it) on
+ * docker-compose.yml with `env` as its .env file. A missing docker-compose throws: the suite fails,
+ * it never skips.
+ */
+export function runComposeConfig(env: Record<string, string>): ComposeConfigRun {
+  const dir = mkdtempSync(path.join(tmpdir(), 'concord-compose-'));
+  try {
+    const envFile = path.join(dir, '.env');
+    writeFileSync(
+      envFile,
+      Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n'),
+    );
+    const result = spawnSync(
+      'docker-compose',
+      [
+        '--env-file',
+        envFile,
+        '--project-directory',
+        ROOT,
+        '-f',
+        path.join(ROOT, 'docker-compose.yml'),
+        'config',
+      ],
+      // Only the .env file speaks: no variable of this process may fill a gap.
+      { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
+    );
+    if (result.error) {
+      throw new Error(`docker-compose could not run (${result.error.message}); run bash .ci/setup.sh`);
+    }
+    return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  return value;
+}
+
+/** docker-compose.yml as `docker-compose config` resolves it with `env` as its .env file. */
+export function loadCompose(env: Record<string, string>): ComposeFile {
+  const run = runComposeConfig(env);
+  if (run.code !== 0) throw new Error(`docker-compose config failed (${run.code}): ${run.stderr}`);
+  return parse(run.stdout) as ComposeFile;
 }
 
 /**
@@ -126,24 +129,4 @@ export const ROOT = path.resolve(__dirname, '../../..');
 /** Reads a file relative to the repository root. */
 export function readRepoFile(rel: string): string {
   return readFileSync(path.join(ROOT, rel), 'utf8');
-}
-
-/**
- * docker-compose.yml after interpolation with `env`. Environment maps written as lists
- * (`- KEY=VALUE`) are normalised to objects, so tests can index them.
- */
-export function loadCompose(env: Record<string, string | undefined>): ComposeFile {
-  const doc = interpolateDeep(parseComposeYaml(readRepoFile('docker-compose.yml')), env) as ComposeFile;
-  for (const service of Object.values(doc.services)) {
-    const e: unknown = service.environment;
-    if (Array.isArray(e)) {
-      service.environment = Object.fromEntries(
-        e.map((entry: string) => {
-          const i = entry.indexOf('=');
-          return i < 0 ? [entry, ''] : [entry.slice(0, i), entry.slice(i + 1)];
-        }),
-      );
-    }
-  }
-  return doc;
 }

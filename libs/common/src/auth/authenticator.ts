@@ -30,10 +30,9 @@ export function bearerToken(header: string | undefined): string | undefined {
 
 /** Builds the authenticator every service uses, for HTTP and for Socket.IO handshakes. */
 export function createAuthenticator(verifier: TokenVerifier, revocations: RevocationCache): Authenticator {
+  // The problem middleware adds the RFC 6750 challenge (`WWW-Authenticate: Bearer`).
   function missing(): AppError {
-    return new AppError('UNAUTHORIZED', 'A bearer access token is required', {
-      headers: { 'WWW-Authenticate': 'Bearer' },
-    });
+    return new AppError('UNAUTHORIZED', 'A bearer access token is required');
   }
   async function authenticate(token: string | undefined): Promise<AuthContext> {
     if (!token) throw missing();

@@ -164,8 +164,7 @@ describe('createRevocationCache', () => {
     expect(cache.health()).toBe('disconnected');
     expect(cache.isLoaded()).toBe(false);
     expect({ code: err.code, status: err.status }).toEqual({ code: 8001, status: 503 });
-    expect(err.headers['Retry-After']).toBe('1');
-    expect(err.extra.reason).toBe('disconnected');
+    expect(err.data).toEqual({ retryAfterSeconds: 1, reason: 'disconnected' });
   });
 
   it('is ok right after start when an epoch exists', async () => {
@@ -206,7 +205,7 @@ describe('createRevocationCache', () => {
     create();
     await cache.start();
     expect(cache.health()).toBe('loading');
-    expect(refusal(() => cache.assertNotRevoked('s1')).extra.reason).toBe('loading');
+    expect(refusal(() => cache.assertNotRevoked('s1')).data.reason).toBe('loading');
 
     store.epoch = 'epoch-2';
     store.snapshot = [{ sid: 's1', exp: unixSeconds(START_MS) + 900 }];
@@ -302,7 +301,7 @@ describe('createRevocationCache', () => {
       await elapse(LEASE_MS + 1);
 
       const err = refusal(() => cache.assertNotRevoked('s1'));
-      expect({ code: err.code, status: err.status, reason: err.extra.reason }).toEqual({
+      expect({ code: err.code, status: err.status, reason: err.data.reason }).toEqual({
         code: 8001,
         status: 503,
         reason: 'lease-expired',
@@ -373,7 +372,7 @@ describe('createRevocationCache', () => {
       store.connection('down');
 
       expect(cache.health()).toBe('disconnected');
-      expect(refusal(() => cache.assertNotRevoked('s1')).extra.reason).toBe('disconnected');
+      expect(refusal(() => cache.assertNotRevoked('s1')).data.reason).toBe('disconnected');
     });
 
     it('reloads the snapshot on reconnect and keeps what it knew', async () => {
@@ -505,7 +504,7 @@ describe('createRevocationCache', () => {
       heartbeat();
 
       expect(cache.health()).toBe('unregistered');
-      expect(refusal(() => cache.assertNotRevoked('s1')).extra.reason).toBe('unregistered');
+      expect(refusal(() => cache.assertNotRevoked('s1')).data.reason).toBe('unregistered');
     });
 
     it('counts itself unregistered from a disconnect until it has registered again', async () => {

@@ -265,8 +265,7 @@ export function createRevocationCache(options: RevocationCacheOptions): Revocati
       const state = health();
       if (state !== 'ok') {
         throw new AppError('SERVICE_UNAVAILABLE', 'Session state is temporarily unavailable; retry shortly', {
-          headers: { 'Retry-After': '1' },
-          extra: { reason: state },
+          data: { retryAfterSeconds: 1, reason: state },
         });
       }
       if (revoked.has(sid)) throw new AppError('SESSION_REVOKED', 'The session has been revoked');

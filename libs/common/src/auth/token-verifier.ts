@@ -53,10 +53,9 @@ export interface TokenVerifier {
   verifyCached(token: string): AccessClaims | undefined;
 }
 
+// The problem middleware adds the RFC 6750 challenge (`WWW-Authenticate: Bearer error="invalid_token"`).
 function unauthorized(detail: string): AppError {
-  return new AppError('UNAUTHORIZED', detail, {
-    headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
-  });
+  return new AppError('UNAUTHORIZED', detail);
 }
 
 /**
@@ -165,7 +164,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
           throw unauthorized('The access token is invalid');
         // Anything else comes from fetching the key set: a dependency outage, not the client's fault.
         throw new AppError('SERVICE_UNAVAILABLE', 'Signing keys are unavailable', {
-          headers: { 'Retry-After': '1' },
+          data: { retryAfterSeconds: 1 },
           cause: err,
         });
       }

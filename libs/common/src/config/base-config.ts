@@ -54,6 +54,8 @@ export function baseEnvSchema(defaults: ServiceDefaults) {
     ),
     EXPOSE_REPLICA_HEADER: envBoolean(false),
     LOG_LEVEL: logLevel,
+    // At info a request is logged only when it failed, was refused or took at least this long.
+    SLOW_REQUEST_MS: envInt(1_000, 1, 600_000),
     SHUTDOWN_GRACE_MS: envInt(10_000, 0, 120_000),
   });
 }

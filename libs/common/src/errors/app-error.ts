@@ -6,19 +6,52 @@ export interface FieldError {
   message: string;
 }
 
-/** Options of an {@link AppError}. Never put secrets here: all of it reaches the client. */
+/**
+ * The plain data an {@link AppError} carries: facts about the failure, never transport details.
+ * The problem middleware turns the well-known members into HTTP headers (`retryAfterSeconds` →
+ * `Retry-After`, `allow` → `Allow`, `etag` → `ETag`) and every member into a body member in
+ * snake_case; a Socket.IO payload gets the same members. Never put secrets here: all of it reaches
+ * the client (Sairyss/domain-driven-hexagon's warning about error metadata).
+ */
+export interface ErrorData {
+  /** Seconds until a retry may succeed (429, 503). */
+  retryAfterSeconds?: number;
+  /** The methods the resource supports (405). */
+  allow?: readonly string[];
+  /** The resource's current entity tag (412 of one resource). */
+  etag?: string;
+  /** The write is committed although the answer is an error: do not retry it (a 503 after commit). */
+  committed?: boolean;
+  /** Why, in one machine-readable word (e.g. the revocation cache's health, a 403's cause). */
+  reason?: string;
+  /** Further members of the error's own (e.g. settings-service's current `setting`). JSON values only. */
+  readonly [member: string]: unknown;
+}
+
+/** Options of an {@link AppError}. */
 export interface AppErrorOptions {
   errors?: FieldError[];
-  /** Extra response headers, e.g. `Retry-After`, `Allow`, `ETag`. */
-  headers?: Record<string, string>;
-  /** Extra body members (e.g. the current version on a 412). */
-  extra?: Record<string, unknown>;
+  data?: ErrorData;
   cause?: unknown;
 }
 
+/** `{code, error, detail}` plus the error's data members: what Socket.IO acks and connect errors carry. */
+export interface ErrorPayload {
+  code: number;
+  error: ErrorName;
+  detail: string;
+  [member: string]: unknown;
+}
+
+/** `retryAfterSeconds` → `retry_after_seconds`. */
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
 /**
- * An expected failure carrying a catalogue code. Thrown by domain and handlers alike and turned into
- * `application/problem+json` by the one problem middleware (or into a Socket.IO error payload).
+ * An expected failure carrying a catalogue code and plain data. Thrown by domain and handlers alike
+ * and turned into `application/problem+json` by the one problem middleware (or into a Socket.IO
+ * error payload); only that middleware knows about headers.
  */
 export class AppError extends Error {
   readonly error: ErrorName;
@@ -27,8 +60,7 @@ export class AppError extends Error {
   readonly title: string;
   readonly detail: string;
   readonly errors?: FieldError[];
-  readonly headers: Record<string, string>;
-  readonly extra: Record<string, unknown>;
+  readonly data: Readonly<ErrorData>;
 
   constructor(error: ErrorName, detail?: string, options: AppErrorOptions = {}) {
     const entry = ERROR_CATALOGUE[error];
@@ -40,12 +72,26 @@ export class AppError extends Error {
     this.title = entry.title;
     this.detail = detail ?? entry.title;
     this.errors = options.errors;
-    this.headers = options.headers ?? {};
-    this.extra = options.extra ?? {};
+    const data = { ...options.data };
+    // Whole seconds, at least one: what `Retry-After` can say (RFC 9110 section 10.2.3), and the
+    // same figure in a body or a socket payload.
+    if (data.retryAfterSeconds !== undefined) {
+      data.retryAfterSeconds = Math.max(1, Math.ceil(data.retryAfterSeconds));
+    }
+    this.data = Object.freeze(data);
   }
 
-  /** The `{code, error, detail}` triple used by Socket.IO acks and connect errors. */
-  toPayload(): { code: number; error: ErrorName; detail: string } {
-    return { code: this.code, error: this.error, detail: this.detail };
+  /** The data as body (or payload) members: snake_case names, undefined values left out. */
+  members(): Record<string, unknown> {
+    const members: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(this.data)) {
+      if (value !== undefined) members[snakeCase(name)] = value;
+    }
+    return members;
+  }
+
+  /** The payload of Socket.IO acks and connect errors: `{code, error, detail}` and the data members. */
+  toPayload(): ErrorPayload {
+    return { ...this.members(), code: this.code, error: this.error, detail: this.detail };
   }
 }

@@ -88,7 +88,7 @@ export function toAppError(err: unknown): { appError: AppError; expected: boolea
   if (isDependencyOutage(err)) {
     return {
       appError: new AppError('SERVICE_UNAVAILABLE', 'A backing service is unavailable; retry shortly', {
-        headers: { 'Retry-After': '1' },
+        data: { retryAfterSeconds: 1 },
       }),
       expected: true,
     };
@@ -138,7 +138,7 @@ export function isDependencyOutage(err: unknown): boolean {
 /** Builds the problem body for `appError` answering the request at `instance`. */
 export function problemBody(appError: AppError, instance: string, requestId: string): ProblemBody {
   const body: ProblemBody = {
-    ...appError.extra,
+    ...appError.members(),
     type: problemType(appError.error),
     title: appError.title,
     status: appError.status,

@@ -2,7 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import request from 'supertest';
 import { createLogger } from '../logging/logger';
 import { methodNotAllowed, notFoundHandler, problemHandler } from './problem-middleware';
-import { createRouter, createServiceApp } from './service-app';
+import { createExpressApp, createRouter } from './service-app';
 
 const ok: RequestHandler = (req, res) => {
   res.json({ route: `${req.baseUrl}${String(req.route?.path)}`, query: req.query });
@@ -10,7 +10,7 @@ const ok: RequestHandler = (req, res) => {
 
 /** A service shaped like auth-service: app routes, a mounted router, 404 and problem handlers. */
 function service(router = createRouter()) {
-  const app = createServiceApp();
+  const app = createExpressApp();
   app.use((req, _res, next) => {
     req.id = 'test';
     next();
@@ -34,7 +34,7 @@ function service(router = createRouter()) {
   return app;
 }
 
-describe('createRouter and createServiceApp', () => {
+describe('createRouter and createExpressApp', () => {
   const app = service();
 
   it('when the path is exact, routes to the handler', async () => {

@@ -1,4 +1,11 @@
-import express, { Router, type Express } from 'express';
+import express, { Router, type Express, type RequestHandler } from 'express';
+import type { Logger } from '../logging/logger';
+import type { ClientIpResolver } from '../net/client-ip';
+import { addHealthRoutes, type ReadinessCheck } from '../ops/health';
+import type { Metrics } from '../ops/metrics';
+import { observeRequests } from './observe-requests';
+import { notFoundHandler, problemHandler } from './problem-middleware';
+import { requestContext } from './request-context';
 
 /**
  * A router whose paths are exact (DESIGN.md section 2, "Paths are exact"): case-sensitive, so
@@ -11,17 +18,56 @@ export function createRouter(): Router {
 }
 
 /**
- * The Express app every service starts from: exact paths for the app's own routes and mount points
- * (the settings must be in place before the first route, when Express creates its root router), no
- * `X-Powered-By`, no automatic ETags (settings-service sets its own strong ones), and the simple
- * query parser (`?a[b]=1` is the key `a[b]`, not an object a handler might not expect).
+ * The bare Express app every service starts from: exact paths for the app's own routes and mount
+ * points (the settings must be in place before the first route, when Express creates its root
+ * router), no `X-Powered-By`, no automatic ETags (settings-service sets its own strong ones), and
+ * the simple query parser (`?a[b]=1` is the key `a[b]`, not an object a handler might not expect).
  */
-export function createServiceApp(): Express {
+export function createExpressApp(): Express {
   const app = express();
   app.enable('case sensitive routing');
   app.enable('strict routing');
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  return app;
+}
+
+/** What every HTTP app of a process shares; the service bootstrap builds it once (`ctx.http`). */
+export interface HttpFront {
+  logger: Logger;
+  /** Records the request-duration histogram when given. */
+  metrics?: Metrics;
+  /** What `/readyz` asks (not draining, revocation snapshot loaded, …). */
+  readiness: ReadinessCheck[];
+  resolveClientIp: ClientIpResolver;
+  replicaId: string;
+  /** Local profile only: `X-Concord-Replica` on every answer. */
+  exposeReplicaHeader: boolean;
+  /** `SLOW_REQUEST_MS`. */
+  slowRequestMs: number;
+  /**
+   * Middleware every request of the app passes, after the request context and before the health
+   * routes and the service's own routes: the place for what every service applies (CORS, the
+   * general rate limit) and for a service's own cross-cutting middleware.
+   */
+  middleware: RequestHandler[];
+}
+
+/**
+ * A service's HTTP app: {@link createExpressApp}, then the request context (request id, client
+ * IP through trusted proxies only, replica header), request observation (metrics, log line), the
+ * front's middleware, `/healthz` and `/readyz`, the routes `mount` adds, a 404 problem for anything
+ * else and the one problem middleware. Never listens.
+ */
+export function createServiceApp(front: HttpFront, mount: (app: Express) => void): Express {
+  const app = createExpressApp();
+  app.use(requestContext(front));
+  app.use(observeRequests(front));
+  if (front.middleware.length > 0) app.use(front.middleware);
+  addHealthRoutes(app, front.readiness);
+  mount(app);
+  app.use(notFoundHandler);
+  app.use(problemHandler(front.logger));
   return app;
 }

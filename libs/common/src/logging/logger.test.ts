@@ -1,21 +1,10 @@
-import { Writable } from 'node:stream';
 import express from 'express';
 import request from 'supertest';
 import { createClientIpResolver } from '../net/client-ip';
 import { requestContext } from '../http/request-context';
 import { observeRequests } from '../http/observe-requests';
+import { captureLogLines as capture } from '../../test/support/log-capture';
 import { createLogger } from './logger';
-
-function capture() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { lines, destination };
-}
 
 /** An app with the request context and logger in front of `route`. */
 function appWith(logger: ReturnType<typeof createLogger>, path: string) {
@@ -27,7 +16,7 @@ function appWith(logger: ReturnType<typeof createLogger>, path: string) {
       exposeReplicaHeader: false,
     }),
   );
-  app.use(observeRequests(logger));
+  app.use(observeRequests({ logger, slowRequestMs: 60_000 }));
   app.get(path, (_req, res) => {
     res.json({ ok: true });
   });
@@ -115,9 +104,9 @@ describe('logging', () => {
     });
   });
 
-  it('writes one JSON line per request with request_id and the path without its query string', async () => {
+  it('at debug, writes one JSON line per request with request_id and the path without its query string', async () => {
     const { lines, destination } = capture();
-    const logger = createLogger({ level: 'info', service: 'test', replicaId: 'r1', destination });
+    const logger = createLogger({ level: 'debug', service: 'test', replicaId: 'r1', destination });
     const app = appWith(logger, '/thing');
 
     await request(app)
@@ -137,7 +126,7 @@ describe('logging', () => {
 
   it('replaces a malformed incoming request id instead of logging it', async () => {
     const { lines, destination } = capture();
-    const logger = createLogger({ level: 'info', service: 'test', replicaId: 'r1', destination });
+    const logger = createLogger({ level: 'debug', service: 'test', replicaId: 'r1', destination });
     const app = appWith(logger, '/x');
 
     const res = await request(app).get('/x').set('x-request-id', 'bad id\twith spaces');

@@ -22,7 +22,7 @@ export function addHealthRoutes(app: Express, checks: ReadinessCheck[]): void {
     }
     next(
       new AppError('SERVICE_UNAVAILABLE', `Not ready: ${reasons.join('; ')}`, {
-        headers: { 'Retry-After': '1' },
+        data: { retryAfterSeconds: 1 },
       }),
     );
   });

@@ -17,8 +17,12 @@ export interface TlsFiles {
  */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-/** Creates (does not listen) an HTTP or HTTPS server with Concord's timeouts. */
-export function createServer(listener: RequestListener, tls?: TlsFiles): http.Server {
+/**
+ * Creates (does not listen) an HTTP or HTTPS server with Concord's timeouts. Without `listener` the
+ * caller adds its `'request'` handler later (the bootstrap hands the public server to a service's
+ * wiring before its app exists, so Socket.IO can attach).
+ */
+export function createServer(listener?: RequestListener, tls?: TlsFiles): http.Server {
   const server = tls
     ? https.createServer(
         {

@@ -1,8 +1,7 @@
-import { AppError } from '@concord/common';
+import { AppError, inTransaction } from '@concord/common';
 import type { Pool, PoolClient } from 'pg';
 import type { CredentialRepository, RevocationCommit } from '../domain/auth.ports';
 import type { RevocationReason } from '../domain/auth.model';
-import { inTransaction } from './pg-helpers';
 import { liveSessionIdsInTransaction, revokeSessionsInTransaction } from './session.repository';
 import { toUser, USER_COLUMNS, type UserRow } from './user.repository';
 

@@ -1,8 +1,8 @@
-import type { Role } from '@concord/common';
+import { inTransaction, toPage, type Role } from '@concord/common';
 import type { Pool, PoolClient } from 'pg';
 import type { RevocationReason, SessionRecord } from '../domain/auth.model';
 import type { OpenResult, RevocationCommit, RotationResult, SessionRepository } from '../domain/auth.ports';
-import { inTransaction, toPage } from './pg-helpers';
+import { listCursorFields } from './list-cursor';
 import { enqueueRevocation } from './revocation-outbox';
 
 interface SessionRow {
@@ -271,7 +271,7 @@ export function createSessionRepository(pool: Pool): SessionRepository {
           ORDER BY s.created_at DESC, s.id DESC LIMIT $6`,
         [now, idle, filter.userId ?? null, after?.createdAt ?? null, after?.id ?? null, limit + 1],
       );
-      return toPage(rows.map(toSession), limit);
+      return toPage(rows.map(toSession), limit, listCursorFields);
     },
 
     async revoke(ids, reason, now) {

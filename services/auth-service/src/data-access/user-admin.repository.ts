@@ -1,8 +1,8 @@
-import { AppError, type Role } from '@concord/common';
+import { AppError, toPage, type Role } from '@concord/common';
 import { Prisma, type PrismaClient, type User } from '@concord/db';
 import type { UserRecord } from '../domain/auth.model';
 import type { UserRepository } from '../domain/auth.ports';
-import { toPage } from './pg-helpers';
+import { listCursorFields } from './list-cursor';
 
 function toUser(row: User): UserRecord {
   return {
@@ -49,7 +49,7 @@ export function createUserAdminRepository(prisma: PrismaClient): Pick<UserReposi
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: limit + 1,
       });
-      return toPage(rows.map(toUser), limit);
+      return toPage(rows.map(toUser), limit, listCursorFields);
     },
   };
 }

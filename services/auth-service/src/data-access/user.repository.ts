@@ -1,8 +1,7 @@
-import type { Role } from '@concord/common';
+import { inTransaction, type Role } from '@concord/common';
 import type { Pool } from 'pg';
 import type { UserRecord } from '../domain/auth.model';
 import type { UserRepository } from '../domain/auth.ports';
-import { inTransaction } from './pg-helpers';
 
 /** A users row as the pg repositories select it. */
 export interface UserRow {

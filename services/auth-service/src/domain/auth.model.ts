@@ -38,11 +38,8 @@ export type RevocationReason =
   | 'password_change'
   | 'role_change';
 
-/** A page of a list endpoint. */
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
+/** A page of a list endpoint (libs/common's keyset page). */
+export type { Page } from '@concord/common';
 
 /** Keyset position of a list (opaque to clients). */
 export interface Cursor {

@@ -1,4 +1,4 @@
-import type { RevocationEntry, Role } from '@concord/common';
+import type { RateLimiter, RevocationEntry, Role } from '@concord/common';
 import type { Cursor, Page, RevocationReason, SessionRecord, UserRecord } from './auth.model';
 
 /** A user found for a credential check, and whether the attempt's address is known for them. */
@@ -257,8 +257,5 @@ export interface LoginThrottle {
   release(reservation: ThrottleReservation): Promise<void>;
 }
 
-/** Fixed-window limiter for /refresh (per client address bucket). */
-export interface RateLimiter {
-  /** Seconds until allowed again, 0 when this hit is allowed. */
-  hit(key: string): Promise<number>;
-}
+/** Fixed-window limiter for /refresh per client address bucket (libs/common's Redis limiter). */
+export type { RateLimiter };

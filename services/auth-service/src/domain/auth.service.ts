@@ -1,4 +1,4 @@
-import { AppError, type AccessClaims, type Clock, type Role } from '@concord/common';
+import { AppError, type AccessClaims, type Clock, type Logger, type Role } from '@concord/common';
 import { addressBucket } from './address-bucket';
 import type { SessionPolicy, UserRecord } from './auth.model';
 import type {
@@ -35,6 +35,7 @@ export interface AuthServiceDeps {
   refreshSecret: string;
   minPasswordLength: () => number;
   clock: Clock;
+  logger: Logger;
   /** Signature and claims only (no revocation check): used by RFC 7009 revocation. */
   verifyAccessToken: (token: string) => Promise<AccessClaims>;
 }
@@ -59,8 +60,9 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /** Rotates a refresh token (grace window for duplicates, reuse revokes the session). */
     async refresh(refreshToken: string, client: { ip: string }): Promise<TokenGrant> {
-      const wait = await deps.refreshLimiter.hit(addressBucket(client.ip));
-      if (wait > 0) throw rateLimited(wait, 'Too many refresh requests; retry later');
+      const limit = await deps.refreshLimiter.consume(addressBucket(client.ip));
+      if (!limit.allowed)
+        throw rateLimited(limit.retryAfterSeconds, 'Too many refresh requests; retry later');
       if (!looksLikeRefreshToken(refreshToken)) throw new AppError('UNAUTHORIZED', 'Invalid refresh token');
       const at = new Date(clock.now());
       const child = deriveChildToken(deps.refreshSecret, refreshToken);

@@ -1,4 +1,5 @@
-import type { Clock } from '@concord/common';
+import { createLogger, type Clock } from '@concord/common';
+import { captureLogLines } from '../../../../libs/common/test/support/log-capture';
 import type { UserRecord } from './auth.model';
 import type { LoginAttempt, LoginThrottle, PasswordHasher, UserRepository } from './auth.ports';
 import { createCredentialCheck } from './credential-check';
@@ -44,8 +45,10 @@ function fakes(options: { refuse?: boolean; knownAddress?: boolean } = {}) {
         ? { user: alice, knownAddress: options.knownAddress ?? false }
         : undefined,
   } as unknown as UserRepository;
-  const check = createCredentialCheck({ users, hasher, throttle, clock });
-  return { check, calls, attempts };
+  const { lines: logged, destination } = captureLogLines();
+  const logger = createLogger({ level: 'info', service: 'test', replicaId: 'r1', destination });
+  const check = createCredentialCheck({ users, hasher, throttle, clock, logger });
+  return { check, calls, attempts, logged };
 }
 
 const attempt = (username: string, password: string, ip = '203.0.113.9') => ({
@@ -71,12 +74,12 @@ describe('credential check', () => {
     ]);
   });
 
-  it('when the throttle refuses, answers 429 with Retry-After before touching the password', async () => {
+  it('when the throttle refuses, answers 429 with the wait before touching the password', async () => {
     const { check, calls } = fakes({ refuse: true });
 
     const result = check(attempt('alice', 'right password!'));
 
-    await expect(result).rejects.toMatchObject({ code: 5000, headers: { 'Retry-After': '8' } });
+    await expect(result).rejects.toMatchObject({ code: 5000, data: { retryAfterSeconds: 8 } });
     expect(calls).toEqual(['reserve']);
   });
 
@@ -95,5 +98,31 @@ describe('credential check', () => {
     await check(attempt('alice', 'right password!', '2001:db8:7:8:1234::5'));
 
     expect(attempts[0]!.address).toBe('2001:db8:7:8::/64');
+  });
+
+  it('when the password is wrong, logs a login_failed security event with username and address, never the password', async () => {
+    const { check, logged } = fakes();
+
+    await check(attempt('alice', 'wrong password!', '203.0.113.9'));
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(logged).toEqual([
+      expect.objectContaining({
+        event: 'login_failed',
+        username: 'alice',
+        address: '203.0.113.9',
+        known_user: true,
+      }),
+    ]);
+    expect(JSON.stringify(logged)).not.toContain('wrong password!');
+  });
+
+  it('when the password is right, logs no failure', async () => {
+    const { check, logged } = fakes();
+
+    await check(attempt('alice', 'right password!'));
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(logged).toEqual([]);
   });
 });

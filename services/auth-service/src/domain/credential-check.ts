@@ -1,4 +1,4 @@
-import { AppError, type Clock } from '@concord/common';
+import { AppError, type Clock, type Logger } from '@concord/common';
 import type { UserRecord } from './auth.model';
 import type { LoginThrottle, PasswordHasher, ThrottleReservation, UserRepository } from './auth.ports';
 import { addressBucket } from './address-bucket';
@@ -20,13 +20,13 @@ export interface CredentialCheckDeps {
   hasher: PasswordHasher;
   throttle: LoginThrottle;
   clock: Clock;
+  /** Where a refused password is reported (a security event, DESIGN.md section 8). */
+  logger: Logger;
 }
 
-/** The one 429 of the throttle; the problem middleware writes the header. */
+/** The one 429 of the throttles; the problem middleware turns the wait into `Retry-After`. */
 export function rateLimited(retryAfterSeconds: number, detail: string): AppError {
-  return new AppError('RATE_LIMITED', detail, {
-    headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
-  });
+  return new AppError('RATE_LIMITED', detail, { data: { retryAfterSeconds } });
 }
 
 /**
@@ -57,10 +57,22 @@ export function createCredentialCheck(deps: CredentialCheckDeps) {
     if (!verdict.admitted) throw rateLimited(verdict.retryAfterMs / 1000, input.throttledDetail);
     if (!subject) {
       await hasher.verifyDummy(input.password);
-      return undefined;
+    } else {
+      const { ok, needsRehash } = await hasher.verify(subject.user.passwordHash, input.password);
+      if (ok) return { user: subject.user, needsRehash, address, reservation: verdict.reservation };
     }
-    const { ok, needsRehash } = await hasher.verify(subject.user.passwordHash, input.password);
-    return ok ? { user: subject.user, needsRehash, address, reservation: verdict.reservation } : undefined;
+    // Never the password; whether the username exists is for the operator only (the client gets the
+    // same answer either way).
+    deps.logger.warn(
+      {
+        event: 'id' in input.by ? 'password_check_failed' : 'login_failed',
+        username,
+        address,
+        known_user: subject !== undefined,
+      },
+      'password refused',
+    );
+    return undefined;
   };
 }
 

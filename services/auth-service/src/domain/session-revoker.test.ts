@@ -51,8 +51,7 @@ describe('session revoker', () => {
       code: 8001,
       status: 503,
     });
-    expect((err as AppError).extra).toEqual({ committed: true });
-    expect((err as AppError).headers['Retry-After']).toBe('1');
+    expect((err as AppError).data).toEqual({ committed: true, retryAfterSeconds: 1 });
     expect(events).toEqual(['send', 'deliverLater']);
   });
 

@@ -47,7 +47,7 @@ export function createSessionRevoker(deps: {
       throw new AppError(
         'SERVICE_UNAVAILABLE',
         'The revocation is committed and reaches every replica once Redis accepts writes again; do not retry',
-        { headers: { 'Retry-After': '1' }, extra: { committed: true }, cause: err },
+        { data: { retryAfterSeconds: 1, committed: true }, cause: err },
       );
     }
     await outbox.markDelivered(commit.outboxIds).catch((err: unknown) => {

@@ -2,18 +2,19 @@ import {
   AppError,
   createRouter,
   methodNotAllowed,
+  parseCursor,
   type Authenticator,
   type AuthContext,
 } from '@concord/common';
 import type { Request, RequestHandler, Router } from 'express';
 import type { AuthService, ClientContext } from '../domain/auth.service';
 import type { SessionService } from '../domain/session.service';
+import { listCursor } from '../data-access/list-cursor';
 import { presentGrant, presentSession } from './presenters';
 import {
   loginBody,
   logoutQuery,
   pageQuery,
-  parseCursor,
   passwordBody,
   refreshBody,
   revokeBody,
@@ -123,7 +124,7 @@ export function authRoutes(deps: AuthRoutesDeps): Router {
       const auth = caller(req);
       const { scope } = sessionsQuery.parse({ scope: req.query.scope });
       const page = pageQuery.parse({ limit: req.query.limit, cursor: req.query.cursor });
-      const result = await deps.sessions.list(auth, scope, page.limit, parseCursor(page.cursor));
+      const result = await deps.sessions.list(auth, scope, page.limit, parseCursor(page.cursor, listCursor));
       res.json({
         items: result.items.map((s) => presentSession(s, auth.sid, deps.idleTimeoutSeconds)),
         next_cursor: result.nextCursor,

@@ -1,7 +1,5 @@
-import { AppError, ROLES } from '@concord/common';
+import { ROLES } from '@concord/common';
 import { z } from 'zod';
-import type { Cursor } from '../domain/auth.model';
-import { decodeCursor } from '../data-access/pg-helpers';
 import { loginUsernameSchema, newUsernameSchema } from '../domain/username';
 
 // Passwords are bounded so a megabyte "password" cannot be used to burn argon2 time.
@@ -30,18 +28,6 @@ export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().max(200).optional(),
 });
-
-/** Decodes a cursor or answers 422 naming the parameter. */
-export function parseCursor(text: string | undefined): Cursor | undefined {
-  if (text === undefined) return undefined;
-  const cursor = decodeCursor(text);
-  if (!cursor) {
-    throw new AppError('VALIDATION_ERROR', 'The cursor is invalid', {
-      errors: [{ path: 'cursor', message: 'not a cursor returned by this API' }],
-    });
-  }
-  return cursor;
-}
 
 /** Path ids: anything that is not a UUID cannot exist. */
 export const uuidParam = z.string().uuid();

@@ -1,8 +1,16 @@
-import { AppError, createRouter, methodNotAllowed, requireRole, type Authenticator } from '@concord/common';
+import {
+  AppError,
+  createRouter,
+  methodNotAllowed,
+  parseCursor,
+  requireRole,
+  type Authenticator,
+} from '@concord/common';
 import type { RequestHandler, Router } from 'express';
+import { listCursor } from '../data-access/list-cursor';
 import type { UserService } from '../domain/user.service';
 import { presentUser } from './presenters';
-import { changeRoleBody, createUserBody, pageQuery, parseCursor, uuidParam } from './schemas';
+import { changeRoleBody, createUserBody, pageQuery, uuidParam } from './schemas';
 
 /** `/api/v1/users*` (ceo; listing also manager), mounted at `/api/v1`. */
 export function userRoutes(deps: {
@@ -28,7 +36,7 @@ export function userRoutes(deps: {
     })
     .get(auth, requireRole('ceo', 'manager'), async (req, res) => {
       const page = pageQuery.parse(req.query);
-      const result = await deps.users.list(page.limit, parseCursor(page.cursor));
+      const result = await deps.users.list(page.limit, parseCursor(page.cursor, listCursor));
       res.json({ items: result.items.map(presentUser), next_cursor: result.nextCursor });
     })
     .all(methodNotAllowed(['GET', 'POST']));

@@ -160,7 +160,9 @@ export async function startAuthHarness(
   try {
     for (let i = 0; i < (options.replicas ?? 1); i++) {
       replicas.push(
-        await startAuthService(readConfig({ ...env, REPLICA_ID: `auth-test-${i + 1}` }), options.clock),
+        await startAuthService(readConfig({ ...env, REPLICA_ID: `auth-test-${i + 1}` }), {
+          clock: options.clock,
+        }),
       );
     }
   } catch (err) {

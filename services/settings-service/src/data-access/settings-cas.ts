@@ -1,3 +1,4 @@
+import { inTransaction } from '@concord/common';
 import type { Pool, PoolClient } from 'pg';
 import { conditionHolds } from '../domain/preconditions';
 import type {
@@ -7,7 +8,6 @@ import type {
   SettingChange,
   StoredSetting,
 } from '../domain/settings.ports';
-import { inTransaction } from './pg-helpers';
 import { readSetting, readSettings, toStoredSetting, type Queryable } from './settings-rows';
 
 /** Where a committed change's `settings.changed` event goes (DESIGN.md section 5). */

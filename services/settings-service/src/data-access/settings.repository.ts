@@ -1,9 +1,17 @@
-import { AppError } from '@concord/common';
+import { parseCursor, toPage } from '@concord/common';
 import type { Pool } from 'pg';
+import { z } from 'zod';
 import type { HistoryRecord, SettingsStore } from '../domain/settings.ports';
-import { decodeRevisionCursor, toRevisionPage } from './pg-helpers';
 import { createSettingsCas, type SettingsEvents } from './settings-cas';
 import { readSetting, readSettings } from './settings-rows';
+
+/**
+ * History pages' keyset position: the last revision shown, as `rev|<revision>`. Revisions come from
+ * one bigint sequence; 15 digits stay exact in a JS number.
+ */
+const revisionCursor = z
+  .tuple([z.literal('rev'), z.string().regex(/^[1-9][0-9]{0,14}$/)])
+  .transform(([, revision]) => Number(revision));
 
 function toHistoryRecord(row: Record<string, unknown>): HistoryRecord {
   return {
@@ -30,12 +38,7 @@ export function createSettingsRepository(pool: Pool, options: { events: Settings
     read: (namespace, key) => readSetting(pool, namespace, key),
     list: (namespace) => readSettings(pool, namespace),
     async history({ namespace, key, limit, cursor }) {
-      const before = cursor === undefined ? null : decodeRevisionCursor(cursor);
-      if (before === undefined) {
-        throw new AppError('VALIDATION_ERROR', 'The cursor is invalid', {
-          errors: [{ path: 'cursor', message: 'not a cursor returned by this API' }],
-        });
-      }
+      const before = parseCursor(cursor, revisionCursor) ?? null;
       // Keyset page on the (namespace, key, revision) index, newest first. Writes of one key are
       // serialised by its row lock, so its revisions commit in order and no page can miss one.
       const result = await pool.query(
@@ -46,9 +49,10 @@ export function createSettingsRepository(pool: Pool, options: { events: Settings
           LIMIT $4`,
         [namespace, key, before, limit + 1],
       );
-      return toRevisionPage(
+      return toPage(
         result.rows.map((row) => toHistoryRecord(row as Record<string, unknown>)),
         limit,
+        (record) => ['rev', record.revision],
       );
     },
     async usersExist() {

@@ -106,7 +106,7 @@ export async function patchSettings(
     );
     const names = stale.map((s) => s.key).join(', ');
     throw new AppError('VERSION_CONFLICT', `The precondition failed for ${names}; nothing was written`, {
-      extra: { stale },
+      data: { stale },
     });
   }
   const rows = new Map(outcome.rows.map((row) => [row.key, row]));

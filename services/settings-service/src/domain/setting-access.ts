@@ -9,13 +9,13 @@ export function assertMayWrite(namespace: string, def: SettingDefinition, role: 
   if (!def.writable) {
     const why = def.derive ? 'it is derived from other data' : 'it is read-only through the API';
     throw new AppError('FORBIDDEN', `${name} cannot be written: ${why}`, {
-      extra: { reason: 'read_only', setting: name },
+      data: { reason: 'read_only', setting: name },
     });
   }
   if (!def.writers.includes(role)) {
     const kind = def.restartRequired ? ' (restart_required)' : '';
     throw new AppError('FORBIDDEN', `${name}${kind} may be written by ${def.writers.join(', ')} only`, {
-      extra: { reason: 'role', setting: name, writers: [...def.writers] },
+      data: { reason: 'role', setting: name, writers: [...def.writers] },
     });
   }
 }

@@ -30,13 +30,16 @@ export async function resolveWith(
   return resolveSetting({ namespace, def, row, envValue, facts });
 }
 
-/** 412 (4002) carrying the current version, so the client can re-read without another request. */
+/**
+ * 412 (4002) carrying the current version, so the client can re-read without another request (the
+ * problem middleware also sends the `etag` as the `ETag` header).
+ */
 export function versionConflict(namespace: string, current: ResolvedSetting): AppError {
   const { resource } = current;
   return new AppError(
     'VERSION_CONFLICT',
     `The precondition failed: ${namespace}.${resource.key} is at revision ${resource.revision}`,
-    { extra: { etag: etagOf(resource.revision), setting: resource } },
+    { data: { etag: etagOf(resource.revision), setting: resource } },
   );
 }
 

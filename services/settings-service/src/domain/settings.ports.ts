@@ -1,3 +1,4 @@
+import type { Page } from '@concord/common';
 import type { WriteCondition } from './preconditions';
 
 /** A row of `settings`; `value` null is a tombstone (reset to the default). */
@@ -54,11 +55,8 @@ export type BatchOutcome =
   | { applied: true; rows: StoredSetting[] }
   | { applied: false; stale: { key: string; current: StoredSetting | undefined }[] };
 
-/** A page of a keyset-paginated list. */
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
+/** A page of a keyset-paginated list (libs/common's keyset page). */
+export type { Page };
 
 /** The storage the settings domain needs (Postgres in production). */
 export interface SettingsStore {

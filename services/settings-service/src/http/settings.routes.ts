@@ -1,5 +1,5 @@
 import { AppError, methodNotAllowed, type Authenticator } from '@concord/common';
-import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { etagOf, evaluateRead, readPreconditions, type Preconditions } from '../domain/preconditions';
 import { versionConflict, type SettingsReader } from '../domain/settings-reader';
 import type { SettingResource } from '../domain/setting-resource';
@@ -38,14 +38,6 @@ function sendSetting(res: Response, resource: SettingResource): void {
   res.setHeader('Cache-Control', 'no-cache');
   sendJson(res, resource);
 }
-
-/** A 412 of one key carries the current ETag as a header too (the body has it as `etag`). */
-const conflictEtag: ErrorRequestHandler = (err, _req, res, next) => {
-  if (err instanceof AppError && err.error === 'VERSION_CONFLICT' && typeof err.extra.etag === 'string') {
-    res.setHeader('ETag', err.extra.etag);
-  }
-  next(err);
-};
 
 /** `/api/v1/settings/*` (DESIGN.md section 5): thin handlers over the settings domain. */
 export function settingsRoutes(deps: {
@@ -133,6 +125,5 @@ export function settingsRoutes(deps: {
     })
     .all(methodNotAllowed(['GET']));
 
-  router.use(conflictEtag);
   return router;
 }

@@ -1,4 +1,4 @@
-// End-to-end tests of the nginx gateway (proxy/nginx.js) against bare Node fake upstreams. Every run
+// End-to-end tests of the nginx gateway (proxy/gateway) against bare Node fake upstreams. Every run
 // uses free ports and its own run directory, so it never collides with a running local stack.
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -11,18 +11,23 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 
-import { ERROR_CATALOGUE, problemType, type ErrorName } from '../libs/common/src/errors/error-catalogue';
-import { parseAddress } from '../libs/common/src/net/trusted-proxies';
-import { NOT_DEPLOYED_PROBLEM } from '../proxy/gateway-problems';
+import { ERROR_CATALOGUE, problemType, type ErrorName } from '../../libs/common/src/errors/error-catalogue';
+import { parseAddress } from '../../libs/common/src/net/trusted-proxies';
 import type ipaddr from 'ipaddr.js';
 import {
   clientBucketMap,
-  CREDENTIAL_ENDPOINTS,
+  credentialEndpointNames,
+  gatewayServices,
+  ensureTlsMaterial,
   GATEWAY_PROBLEMS,
+  NOT_DEPLOYED_PROBLEM,
   renderNginxConfig,
   startNginx,
-} from '../proxy/nginx';
-import { ensureTlsMaterial } from '../proxy/tls';
+} from './index';
+import { readServiceList } from '../service-list/service-list';
+import { readConfig as readRealtimeConfig } from '../../services/realtime-service/src/config';
+
+const CREDENTIAL_ENDPOINTS = credentialEndpointNames();
 
 const HSTS = 'max-age=63072000; includeSubDomains';
 const PROBLEM_KEYS = ['code', 'detail', 'error', 'instance', 'request_id', 'status', 'title', 'type'];
@@ -347,6 +352,71 @@ describe('gateway rendering', () => {
       /map \$request_method \$concord_credential_key \{\n\s*POST \$concord_client_bucket;\n\s*default '';/,
     );
     expect(config).not.toContain('$binary_remote_addr');
+  });
+
+  it('routes every path of the service list to its service, and nothing else', () => {
+    const config = renderNginxConfig({
+      ...base,
+      upstreams: { auth: ['127.0.0.1:4101'], settings: ['127.0.0.1:4201'], realtime: ['127.0.0.1:4301'] },
+    });
+    const routed = [
+      ...config.matchAll(
+        /location (= )?(\/[^ ]*) \{\n(?:(?!\n {4}\}).)*?proxy_pass http:\/\/concord_(\w+);/gs,
+      ),
+    ]
+      .map((m) => `${m[1] ? 'exact' : 'prefix'} ${m[2]} ${m[3]}`)
+      .sort();
+
+    expect([...new Set(routed)]).toEqual(
+      readServiceList()
+        .flatMap((s) => [
+          ...s.gateway.routes.map((r) => `${r.match} ${r.path} ${s.upstream}`),
+          ...s.gateway.credentialEndpoints.map((p) => `exact ${p} ${s.upstream}`),
+        ])
+        .sort(),
+    );
+  });
+
+  it('when a service joins the list, renders its routes, upstream and write location', () => {
+    const demo = {
+      upstream: 'demo',
+      routes: [{ path: '/api/v1/demo/', match: 'prefix' as const }],
+      credentialEndpoints: [],
+      websocket: false,
+      affinity: 'none' as const,
+      readTimeoutSeconds: 30,
+    };
+
+    const config = renderNginxConfig({
+      ...base,
+      services: [...gatewayServices(), demo],
+      upstreams: { demo: ['127.0.0.1:4901'] },
+    });
+
+    expect(config).toContain('upstream concord_demo {');
+    expect(config).toMatch(/location \/api\/v1\/demo\/ \{[^}]*error_page 418 = @demo_write;/);
+    expect(config).toContain('location @demo_write {');
+    expect(config).toContain('location = /api/v1/demo {');
+  });
+
+  it('when upstreams name a service the list does not have, refuses to render', () => {
+    expect(() => renderNginxConfig({ ...base, upstreams: { billing: ['127.0.0.1:4901'] } })).toThrow(
+      /upstreams names "billing", which no service has/,
+    );
+  });
+
+  it('holds realtime connections longer than Socket.IO’s ping interval plus its timeout', () => {
+    const realtime = readServiceList().find((s) => s.name === 'realtime-service');
+    const socketio = readRealtimeConfig({ JWKS_URL: 'http://127.0.0.1:4111/.well-known/jwks.json' });
+    const config = renderNginxConfig(base);
+    const block = /location \/socket\.io\/ \{\n(.*?)\n {4}\}/s.exec(config)?.[1] ?? '';
+    const timeout = Number(/proxy_read_timeout (\d+)s;/.exec(block)?.[1]);
+
+    expect(realtime?.gateway.websocket).toBe(true);
+    expect(timeout * 1000).toBeGreaterThan(
+      socketio.SOCKETIO_PING_INTERVAL_MS + socketio.SOCKETIO_PING_TIMEOUT_MS,
+    );
+    expect(block).toContain('proxy_set_header Connection $connection_upgrade;');
   });
 
   it('when a credential limit names an unknown endpoint or a bad rate, refuses to render', () => {

@@ -5,14 +5,23 @@
 
 const path = require('node:path');
 const { GATEWAY_PROBLEMS, NOT_DEPLOYED_PROBLEM, UNAVAILABLE_RETRY_AFTER_S } = require('./gateway-problems');
+const { readServiceList } = require('../service-list/service-list');
 
 /** @typedef {import('./gateway-problems').GatewayProblem} GatewayProblem */
 /**
  * @typedef {{ host: string, port: number }} ListenAddress
- * @typedef {'auth' | 'settings' | 'realtime'} UpstreamName
- * @typedef {{ auth?: string[], settings?: string[], realtime?: string[] }} Upstreams
- * @typedef {'login' | 'refresh' | 'password' | 'revoke'} CredentialEndpoint
+ * @typedef {string} UpstreamName a service's `concord.upstream` (`auth`, `settings`, `realtime`)
+ * @typedef {Record<UpstreamName, string[] | undefined>} Upstreams
+ * @typedef {string} CredentialEndpoint last segment of a credential path (`login` for /api/v1/auth/login)
  * @typedef {{ rate: string, burst: number }} RateLimit nginx `limit_req` rate (`10r/s`, `30r/m`) and burst
+ *
+ * @typedef {object} GatewayService the gateway's view of one service of the list
+ * @property {UpstreamName} upstream
+ * @property {ReadonlyArray<{ path: string, match: 'exact' | 'prefix' }>} routes
+ * @property {readonly string[]} credentialEndpoints paths whose POST is limited per client address
+ * @property {boolean} websocket
+ * @property {'none' | 'client-address'} affinity
+ * @property {number} readTimeoutSeconds
  *
  * @typedef {object} NginxConfigOptions
  * @property {string} runDir absolute directory for pid, logs and temp files
@@ -21,10 +30,11 @@ const { GATEWAY_PROBLEMS, NOT_DEPLOYED_PROBLEM, UNAVAILABLE_RETRY_AFTER_S } = re
  * @property {string} tlsCert absolute path of the server certificate (PEM)
  * @property {string} tlsKey absolute path of the server key (PEM)
  * @property {string} [proxyBind] source address of upstream connections (default 127.0.0.2)
- * @property {Upstreams} upstreams `host:port` lists; a service with an empty list answers 503
+ * @property {Upstreams} upstreams `host:port` lists by upstream name; a service with an empty list answers 503
+ * @property {readonly GatewayService[]} [services] routes and flags; default: the repository's service list
  * @property {boolean} exposeReplicaHeader pass the services' `X-Concord-Replica` through
  * @property {Partial<Record<CredentialEndpoint, RateLimit>>} [credentialLimits] per-address limit of POST on
- *   each credential endpoint `/api/v1/auth/<name>` (default 10r/s, burst 20 each)
+ *   each credential endpoint (default 10r/s, burst 20 each)
  * @property {string} [clientMaxBodySize] default 1m
  * @property {string} [largeClientHeaderBuffers] `number size`, default `4 8k`
  * @property {string} [largeHeaderBuffers] alias of largeClientHeaderBuffers
@@ -36,30 +46,35 @@ const { GATEWAY_PROBLEMS, NOT_DEPLOYED_PROBLEM, UNAVAILABLE_RETRY_AFTER_S } = re
  */
 
 /**
- * Public routes. `exact` is `location =`, `prefix` a plain prefix location; `/api/v1/users` needs both so
- * that `/api/v1/usersX` is not routed.
- * @type {ReadonlyArray<{ upstream: UpstreamName, path: string, exact: boolean }>}
+ * The gateway's view of a service list (proxy/service-list): routes, credential endpoints and the
+ * realtime flags, in list order.
+ * @param {readonly import('../service-list/service-list').ServiceDefinition[]} [services]
+ * @returns {GatewayService[]}
  */
-const ROUTES = Object.freeze([
-  { upstream: 'auth', path: '/api/v1/auth/', exact: false },
-  { upstream: 'auth', path: '/api/v1/users', exact: true },
-  { upstream: 'auth', path: '/api/v1/users/', exact: false },
-  { upstream: 'auth', path: '/.well-known/jwks.json', exact: true },
-  { upstream: 'settings', path: '/api/v1/settings', exact: true },
-  { upstream: 'settings', path: '/api/v1/settings/', exact: false },
-  { upstream: 'realtime', path: '/socket.io/', exact: false },
-  { upstream: 'realtime', path: '/api/v1/realtime/', exact: false },
-]);
-
-/** @type {readonly UpstreamName[]} */
-const UPSTREAM_NAMES = Object.freeze(['auth', 'settings', 'realtime']);
+function gatewayServices(services = readServiceList()) {
+  return services.map((s) => ({
+    upstream: s.upstream,
+    routes: s.gateway.routes,
+    credentialEndpoints: s.gateway.credentialEndpoints,
+    websocket: s.gateway.websocket,
+    affinity: s.gateway.affinity,
+    readTimeoutSeconds: s.gateway.readTimeoutSeconds,
+  }));
+}
 
 /**
- * The endpoints that take a credential (password, refresh token, access token) and therefore a
- * per-address limit: `POST /api/v1/auth/<name>`.
- * @type {readonly CredentialEndpoint[]}
+ * The names of the credential limits (`login`, `refresh`, ...), one `limit_req_zone` each.
+ * @param {readonly GatewayService[]} [services] default: the repository's service list
+ * @returns {CredentialEndpoint[]}
  */
-const CREDENTIAL_ENDPOINTS = Object.freeze(['login', 'refresh', 'password', 'revoke']);
+function credentialEndpointNames(services = gatewayServices()) {
+  return services.flatMap((s) => s.credentialEndpoints.map(endpointName));
+}
+
+/** @param {string} endpoint */
+function endpointName(endpoint) {
+  return endpoint.split('/').at(-1) ?? '';
+}
 
 /** @type {RateLimit} */
 const DEFAULT_CREDENTIAL_LIMIT = Object.freeze({ rate: '10r/s', burst: 20 });
@@ -106,10 +121,6 @@ const MOZILLA_INTERMEDIATE_CIPHERS = [
 
 const HSTS = 'max-age=63072000; includeSubDomains';
 
-// Realtime connections idle up to Socket.IO's 25 s ping interval; the read timeout must exceed it or
-// nginx cuts healthy WebSockets and long-polls.
-const REALTIME_READ_TIMEOUT = '75s';
-
 /**
  * Renders the complete nginx.conf for the gateway.
  * @param {NginxConfigOptions} opts
@@ -121,14 +132,15 @@ function renderNginxConfig(opts) {
   if (httpsPort === undefined) throw new Error('renderNginxConfig: httpsListen needs at least one address');
   // One 429 body serves every limit, so it names the longest wait any of them imposes.
   const limitedRetryAfter = Math.max(
-    ...CREDENTIAL_ENDPOINTS.map((name) => retryAfterForRate(o.credentialLimits[name].rate)),
+    1,
+    ...Object.values(o.credentialLimits).map((limit) => retryAfterForRate(limit.rate)),
   );
   const redirectTarget = httpsPort === 443 ? 'https://$host' : `https://$host:${httpsPort}`;
 
   /** @type {string[]} */
   const out = [];
   out.push(
-    '# Generated by proxy/nginx.js (renderNginxConfig). Do not edit: change the renderer instead.',
+    '# Generated by proxy/gateway (renderNginxConfig). Do not edit: change the renderer instead.',
     '# Why each directive is here: docs/gateway.md.',
   );
   if (o.user) {
@@ -195,9 +207,9 @@ function renderNginxConfig(opts) {
     '    POST $concord_client_bucket;',
     "    default '';",
     '  }',
-    ...CREDENTIAL_ENDPOINTS.map(
-      (name) =>
-        `  limit_req_zone $concord_credential_key zone=concord_${name}:10m rate=${o.credentialLimits[name].rate};`,
+    ...Object.entries(o.credentialLimits).map(
+      ([name, limit]) =>
+        `  limit_req_zone $concord_credential_key zone=concord_${name}:10m rate=${limit.rate};`,
     ),
     '  limit_req_status 429;',
     '  limit_req_log_level warn;',
@@ -213,12 +225,13 @@ function renderNginxConfig(opts) {
     '',
   );
 
-  for (const name of UPSTREAM_NAMES) {
-    const servers = o.upstreams[name];
+  for (const service of o.services) {
+    const name = service.upstream;
+    const servers = o.upstreams[name] ?? [];
     if (servers.length === 0) continue;
     out.push(`  upstream concord_${name} {`);
     out.push(`    zone concord_${name} 64k;`);
-    if (name === 'realtime') {
+    if (service.affinity === 'client-address') {
       out.push(
         '    # Engine.IO long-polling must keep hitting the replica holding its session; consistent hashing',
         '    # moves only 1/N of the clients when a replica comes or goes. Must precede `keepalive`.',
@@ -283,12 +296,13 @@ function renderNginxConfig(opts) {
     '',
   );
 
-  for (const route of ROUTES) {
-    const deployed = o.upstreams[route.upstream].length > 0;
-    const match = route.exact ? `= ${route.path}` : route.path;
+  const routes = o.services.flatMap((service) => service.routes.map((route) => ({ service, ...route })));
+  for (const route of routes) {
+    const deployed = deployedServers(route.service, o).length > 0;
+    const match = route.match === 'exact' ? `= ${route.path}` : route.path;
     out.push(`    location ${match} {`);
     if (deployed) {
-      out.push(...readLocation(route.upstream, o).map(indent(6)));
+      out.push(...readLocation(route.service, o).map(indent(6)));
     } else {
       out.push(
         ...errorPages(GATEWAY_PROBLEMS.map((p) => (p.from.includes(503) ? NOT_DEPLOYED_PROBLEM : p))).map(
@@ -303,9 +317,9 @@ function renderNginxConfig(opts) {
 
   // Without these, nginx answers a prefix location's bare path (`/api/v1/auth`) with its own 301 to the
   // slash form; the API has no such resources, so they get the ordinary 404 problem.
-  for (const route of ROUTES) {
+  for (const route of routes) {
     const bare = route.path.replace(/\/$/, '');
-    if (route.exact || bare === route.path || ROUTES.some((r) => r.exact && r.path === bare)) continue;
+    if (route.match === 'exact' || routes.some((r) => r.match === 'exact' && r.path === bare)) continue;
     out.push(
       `    location = ${bare} {`,
       ...gatewayHeaders().map(indent(6)),
@@ -315,15 +329,17 @@ function renderNginxConfig(opts) {
     );
   }
 
-  if (o.upstreams.auth.length > 0) {
-    for (const name of CREDENTIAL_ENDPOINTS) {
+  for (const service of o.services) {
+    if (deployedServers(service, o).length === 0) continue;
+    for (const endpoint of service.credentialEndpoints) {
+      const name = endpointName(endpoint);
       out.push(
         '    # Credential endpoint: a per-address budget at the edge (the service adds per-username counters),',
         '    # never retried on another replica. `=` matches the normalised URI, so `//x`, `/./x` and `%78`',
         '    # spellings are limited here too; the services answer every other spelling 404 (exact paths).',
-        `    location = /api/v1/auth/${name} {`,
-        `      limit_req zone=concord_${name} burst=${o.credentialLimits[name].burst} nodelay;`,
-        ...proxyDirectives('auth', o).map(indent(6)),
+        `    location = ${endpoint} {`,
+        `      limit_req zone=concord_${name} burst=${o.credentialLimits[name]?.burst} nodelay;`,
+        ...proxyDirectives(service, o).map(indent(6)),
         '      proxy_next_upstream off;',
         '    }',
         '',
@@ -331,13 +347,14 @@ function renderNginxConfig(opts) {
     }
   }
 
-  for (const name of UPSTREAM_NAMES) {
-    if (o.upstreams[name].length === 0) continue;
+  for (const service of o.services) {
+    const name = service.upstream;
+    if (deployedServers(service, o).length === 0) continue;
     out.push(
       '    # Writes: never replayed on a second replica, even for PUT/DELETE (which nginx would retry by',
       '    # default) -- a replayed CAS write would answer 412 for a change that was in fact applied.',
       `    location @${name}_write {`,
-      ...proxyDirectives(name, o).map(indent(6)),
+      ...proxyDirectives(service, o).map(indent(6)),
       '      proxy_next_upstream off;',
       '    }',
       '',
@@ -369,11 +386,12 @@ function renderNginxConfig(opts) {
 /**
  * Directives of a routed location: reads are proxied with retries, other methods are handed to the
  * service's write location.
- * @param {UpstreamName} name
+ * @param {GatewayService} service
  * @param {NormalizedOptions} o
  * @returns {string[]}
  */
-function readLocation(name, o) {
+function readLocation(service, o) {
+  const name = service.upstream;
   return [
     // `if` holding only `return` is the safe use of `if` in a location.
     `error_page 418 = @${name}_write;`,
@@ -381,7 +399,7 @@ function readLocation(name, o) {
     'if ($request_method !~ ^(GET|HEAD)$) {',
     '  return 418;',
     '}',
-    ...proxyDirectives(name, o),
+    ...proxyDirectives(service, o),
     '# GET/HEAD are retried once on the other replica. Other methods were handed to the write location',
     '# above: nginx itself skips retries only for POST/PATCH/LOCK and would replay PUT and DELETE.',
     'proxy_next_upstream error timeout http_502 http_503 http_504;',
@@ -393,12 +411,13 @@ function readLocation(name, o) {
 /**
  * Proxy directives shared by every location of a service. They are repeated per location because
  * proxy_set_header and add_header are inherited only by locations that define none of their own.
- * @param {UpstreamName} name
+ * @param {GatewayService} service
  * @param {NormalizedOptions} o
  * @returns {string[]}
  */
-function proxyDirectives(name, o) {
-  const realtime = name === 'realtime';
+function proxyDirectives(service, o) {
+  const name = service.upstream;
+  const timeout = `${service.readTimeoutSeconds}s`;
   return [
     ...gatewayHeaders(),
     `proxy_pass http://concord_${name};`,
@@ -415,14 +434,16 @@ function proxyDirectives(name, o) {
     'proxy_set_header X-Forwarded-Port $server_port;',
     'proxy_set_header Forwarded "";',
     'proxy_set_header X-Request-Id $request_id;',
-    ...(realtime
+    // A WebSocket or long-poll idles up to Socket.IO's ping interval: the service's read timeout (from
+    // the service list) must exceed it, or nginx cuts healthy connections.
+    ...(service.websocket
       ? [
           'proxy_set_header Upgrade $http_upgrade;',
           'proxy_set_header Connection $connection_upgrade;',
-          `proxy_read_timeout ${REALTIME_READ_TIMEOUT};`,
-          `proxy_send_timeout ${REALTIME_READ_TIMEOUT};`,
+          `proxy_read_timeout ${timeout};`,
+          `proxy_send_timeout ${timeout};`,
         ]
-      : ['proxy_set_header Connection "";', 'proxy_read_timeout 30s;']),
+      : ['proxy_set_header Connection "";', `proxy_read_timeout ${timeout};`]),
     // The gateway owns these response headers; the services' copies would duplicate them.
     'proxy_hide_header Strict-Transport-Security;',
     'proxy_hide_header X-Request-Id;',
@@ -486,6 +507,7 @@ function problemLocation(p, retryAfterSeconds) {
  * @property {string} tlsCert
  * @property {string} tlsKey
  * @property {string} proxyBind
+ * @property {readonly GatewayService[]} services
  * @property {Record<UpstreamName, string[]>} upstreams
  * @property {boolean} exposeReplicaHeader
  * @property {Record<CredentialEndpoint, RateLimit>} credentialLimits
@@ -505,9 +527,16 @@ function problemLocation(p, retryAfterSeconds) {
  */
 function normalizeOptions(opts) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const services = (opts.services ?? gatewayServices()).map(gatewayService);
+  const known = services.map((s) => s.upstream);
+  for (const name of Object.keys(opts.upstreams)) {
+    if (!known.includes(name)) {
+      throw new Error(`renderNginxConfig: upstreams names ${JSON.stringify(name)}, which no service has`);
+    }
+  }
   /** @type {Record<UpstreamName, string[]>} */
-  const upstreams = { auth: [], settings: [], realtime: [] };
-  for (const name of UPSTREAM_NAMES) {
+  const upstreams = {};
+  for (const name of known) {
     const list = opts.upstreams[name] ?? [];
     for (const server of list) {
       if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(server)) {
@@ -526,9 +555,10 @@ function normalizeOptions(opts) {
     tlsCert: safePath('tlsCert', opts.tlsCert),
     tlsKey: safePath('tlsKey', opts.tlsKey),
     proxyBind: match('proxyBind', opts.proxyBind ?? '127.0.0.2', /^[0-9A-Fa-f:.]+$/),
+    services,
     upstreams,
     exposeReplicaHeader: opts.exposeReplicaHeader === true,
-    credentialLimits: credentialLimits(opts.credentialLimits ?? {}),
+    credentialLimits: credentialLimits(opts.credentialLimits ?? {}, credentialEndpointNames(services)),
     clientMaxBodySize: match('clientMaxBodySize', opts.clientMaxBodySize ?? '1m', /^\d+[kKmMgG]?$/),
     largeClientHeaderBuffers: match(
       'largeClientHeaderBuffers',
@@ -547,25 +577,43 @@ function normalizeOptions(opts) {
 }
 
 /**
+ * Checks a service's gateway view as the service list does, since its strings end up in the config.
+ * @param {GatewayService} s
+ * @returns {GatewayService}
+ */
+function gatewayService(s) {
+  match('services.upstream', s.upstream, /^[a-z][a-z0-9]{0,15}$/);
+  for (const r of s.routes) {
+    match(`services.${s.upstream}.routes.path`, r.path, /^\/[A-Za-z0-9._~/-]*$/);
+    match(`services.${s.upstream}.routes.match`, r.match, /^(exact|prefix)$/);
+  }
+  for (const e of s.credentialEndpoints)
+    match(`services.${s.upstream}.credentialEndpoints`, e, /^\/[A-Za-z0-9._~/-]*\/[a-z]+$/);
+  integer(`services.${s.upstream}.readTimeoutSeconds`, s.readTimeoutSeconds, 1, 3600);
+  return s;
+}
+
+/**
  * @param {Partial<Record<CredentialEndpoint, RateLimit>>} limits
+ * @param {CredentialEndpoint[]} names the credential endpoints of the services
  * @returns {Record<CredentialEndpoint, RateLimit>}
  */
-function credentialLimits(limits) {
+function credentialLimits(limits, names) {
   for (const name of Object.keys(limits)) {
-    if (!CREDENTIAL_ENDPOINTS.includes(/** @type {CredentialEndpoint} */ (name))) {
+    if (!names.includes(name)) {
       throw new Error(`renderNginxConfig: credentialLimits has an unknown endpoint ${JSON.stringify(name)}`);
     }
   }
-  /** @type {Partial<Record<CredentialEndpoint, RateLimit>>} */
+  /** @type {Record<CredentialEndpoint, RateLimit>} */
   const out = {};
-  for (const name of CREDENTIAL_ENDPOINTS) {
+  for (const name of names) {
     const limit = limits[name] ?? DEFAULT_CREDENTIAL_LIMIT;
     out[name] = {
       rate: match(`credentialLimits.${name}.rate`, limit.rate, /^\d+r\/[sm]$/),
       burst: integer(`credentialLimits.${name}.burst`, limit.burst, 0),
     };
   }
-  return /** @type {Record<CredentialEndpoint, RateLimit>} */ (out);
+  return out;
 }
 
 /**
@@ -644,6 +692,15 @@ function q(s) {
   return `"${s}"`;
 }
 
+/**
+ * The `host:port` list of a service, empty when it is not deployed.
+ * @param {GatewayService} service
+ * @param {NormalizedOptions} o
+ */
+function deployedServers(service, o) {
+  return o.upstreams[service.upstream] ?? [];
+}
+
 /** @param {number} n */
 function indent(n) {
   const pad = ' '.repeat(n);
@@ -662,4 +719,4 @@ function retryAfterForRate(rate) {
   return Math.max(1, Math.ceil(unitSeconds / Math.max(perUnit, 1)));
 }
 
-module.exports = { renderNginxConfig, clientBucketMap, CREDENTIAL_ENDPOINTS, ROUTES };
+module.exports = { renderNginxConfig, clientBucketMap, gatewayServices, credentialEndpointNames };

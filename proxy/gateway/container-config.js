@@ -1,23 +1,28 @@
 // @ts-check
 'use strict';
-// Renders the gateway's nginx.conf for the container deployments with proxy/nginx.js, the one renderer
-// (no template beside it). Two targets share this file so that compose and Kubernetes cannot drift
-// apart in how they call the renderer (docs/decisions/005-deployment.md):
+// The gateway's nginx.conf for the container deployments, rendered by the one renderer
+// (nginx-config.js) from the one service list. Both call sites live here so that compose and
+// Kubernetes cannot drift apart in how they call it (docs/decisions/005-deployment.md):
 //
-//   node k8s/render-gateway-config.js compose --out DIR
+//   node proxy/gateway/container-config.js compose --out DIR
 //       docker-compose's one-shot `gateway-init` service, at container start: DIR/tls holds a local CA
-//       and a localhost certificate (proxy/tls.js), DIR/conf/nginx.conf is rendered from GATEWAY_* env.
-//   node k8s/render-gateway-config.js k8s [--check]
-//       writes (or, with --check, compares) the nginx.conf files that the kustomizations turn into
-//       ConfigMaps; test/deploy fails when they drift from the renderer.
+//       and a localhost certificate (tls.js), DIR/conf/nginx.conf is rendered for the replicas of the
+//       service list (the image carries services/*/package.json) and the GATEWAY_* env.
+//   renderK8sGatewayConfigs()
+//       the nginx.conf files that the kustomizations turn into ConfigMaps; proxy/deploy writes them
+//       with the other generated manifests and its --check fails when they drift.
 
 const fs = require('node:fs/promises');
 const path = require('node:path');
 
-const { renderNginxConfig } = require('../proxy/nginx');
-const { ensureTlsMaterial } = require('../proxy/tls');
+const { renderNginxConfig, gatewayServices } = require('./nginx-config');
+const { ensureTlsMaterial } = require('./tls');
+const { readServiceList } = require('../service-list/service-list');
 
-/** @typedef {import('../proxy/nginx').NginxConfigOptions} NginxConfigOptions */
+/**
+ * @typedef {import('./nginx-config').NginxConfigOptions} NginxConfigOptions
+ * @typedef {import('../service-list/service-list').ServiceDefinition} ServiceDefinition
+ */
 
 /** Where the gateway container keeps pid, temp files and its log symlinks (an emptyDir / tmpfs). */
 const CONTAINER_RUN_DIR = '/run/concord-gateway';
@@ -25,13 +30,6 @@ const CONTAINER_RUN_DIR = '/run/concord-gateway';
 const CONTAINER_CONF_DIR = '/etc/concord-gateway/conf';
 /** Where the gateway container reads its TLS certificate and key (compose volume / k8s Secret). */
 const CONTAINER_TLS_DIR = '/etc/concord-gateway/tls';
-
-/** The upstream names of the renderer, each with the GATEWAY_* variable that lists its replicas. */
-const UPSTREAM_ENV = Object.freeze({
-  auth: 'GATEWAY_AUTH_UPSTREAMS',
-  settings: 'GATEWAY_SETTINGS_UPSTREAMS',
-  realtime: 'GATEWAY_REALTIME_UPSTREAMS',
-});
 
 /**
  * The kustomize ConfigMap sources. Base is the production-safe variant (the gateway strips
@@ -44,13 +42,23 @@ const K8S_TARGETS = Object.freeze([
 ]);
 
 /**
- * Options for the compose gateway, from the environment of the `gateway-init` service.
- * @param {Record<string, string | undefined>} env
+ * The compose container name of replica `n` (1-based) of a service; docker-compose.yml
+ * (proxy/deploy) names its services the same way.
+ * @param {ServiceDefinition} service
+ * @param {number} n
+ */
+function composeReplicaName(service, n) {
+  return `${service.name}-${n}`;
+}
+
+/**
+ * Options for the compose gateway: every replica of every listed service, at its container's http
+ * port, reached from the gateway's fixed address.
+ * @param {Record<string, string | undefined>} env the `gateway-init` service's environment
+ * @param {readonly ServiceDefinition[]} [services]
  * @returns {NginxConfigOptions}
  */
-function composeGatewayOptions(env) {
-  const auth = list(env[UPSTREAM_ENV.auth]);
-  if (auth.length === 0) throw new Error(`${UPSTREAM_ENV.auth} must list at least one host:port`);
+function composeGatewayOptions(env, services = readServiceList()) {
   const proxyBind = env.GATEWAY_PROXY_BIND ?? '';
   if (!/^[0-9.]+$/.test(proxyBind)) {
     throw new Error("GATEWAY_PROXY_BIND must be the gateway container's fixed IPv4 address");
@@ -65,11 +73,13 @@ function composeGatewayOptions(env) {
     tlsKey: `${CONTAINER_TLS_DIR}/server.key`,
     // The services trust X-Forwarded-* only from this address (TRUSTED_PROXIES=<it>/32).
     proxyBind,
-    upstreams: {
-      auth,
-      settings: list(env[UPSTREAM_ENV.settings]),
-      realtime: list(env[UPSTREAM_ENV.realtime]),
-    },
+    services: gatewayServices(services),
+    upstreams: Object.fromEntries(
+      services.map((s) => [
+        s.upstream,
+        Array.from({ length: s.replicas }, (_, i) => `${composeReplicaName(s, i + 1)}:${s.ports.http}`),
+      ]),
+    ),
     exposeReplicaHeader: booleanEnv(env.GATEWAY_EXPOSE_REPLICA_HEADER, 'GATEWAY_EXPOSE_REPLICA_HEADER'),
     // The container runs as the nginx image's unprivileged user, so no `user` directive.
     user: '',
@@ -79,9 +89,10 @@ function composeGatewayOptions(env) {
 /**
  * Options for the Kubernetes gateway Deployment (k8s/base/gateway).
  * @param {{ exposeReplicaHeader: boolean }} variant
+ * @param {readonly ServiceDefinition[]} [services]
  * @returns {NginxConfigOptions}
  */
-function k8sGatewayOptions(variant) {
+function k8sGatewayOptions(variant, services = readServiceList()) {
   return {
     runDir: CONTAINER_RUN_DIR,
     // 443/80 inside the pod (net.ipv4.ip_unprivileged_port_start=0 lets the non-root nginx bind them),
@@ -95,8 +106,11 @@ function k8sGatewayOptions(variant) {
     // sets IP_BIND_ADDRESS_NO_PORT, so this costs no ephemeral ports). The services trust the pod
     // CIDR, and NetworkPolicy admits only gateway pods to their http ports.
     proxyBind: '0.0.0.0',
-    // The Service name: kube-proxy spreads connections over ready pods; nginx resolves it at start.
-    upstreams: { auth: ['auth-service:4101'] },
+    services: gatewayServices(services),
+    // Each Service's name: kube-proxy spreads connections over ready pods; nginx resolves it at start.
+    // With one server per upstream, realtime's `hash $remote_addr consistent` has nothing to choose
+    // from: a client's long-polls may reach different pods (docs/operations.md, "Known limits").
+    upstreams: Object.fromEntries(services.map((s) => [s.upstream, [`${s.name}:${s.ports.http}`]])),
     exposeReplicaHeader: variant.exposeReplicaHeader,
     user: '',
   };
@@ -104,15 +118,16 @@ function k8sGatewayOptions(variant) {
 
 /**
  * The committed ConfigMap sources, rendered.
+ * @param {readonly ServiceDefinition[]} [services]
  * @returns {Array<{ file: string, content: string }>}
  */
-function renderK8sGatewayConfigs() {
+function renderK8sGatewayConfigs(services = readServiceList()) {
   return K8S_TARGETS.map((t) => ({
     file: t.file,
     content:
-      `# Rendered by k8s/render-gateway-config.js (exposeReplicaHeader: ${t.exposeReplicaHeader}).\n` +
-      '# Regenerate with: node k8s/render-gateway-config.js k8s\n' +
-      renderNginxConfig(k8sGatewayOptions(t)),
+      `# Rendered by proxy/gateway/container-config.js (exposeReplicaHeader: ${t.exposeReplicaHeader}).\n` +
+      '# Regenerate with: npm run render\n' +
+      renderNginxConfig(k8sGatewayOptions(t, services)),
   }));
 }
 
@@ -120,9 +135,10 @@ function renderK8sGatewayConfigs() {
  * The `gateway-init` work: TLS material and nginx.conf in `outDir` (the shared volume).
  * @param {string} outDir
  * @param {Record<string, string | undefined>} env
+ * @param {readonly ServiceDefinition[]} [services]
  */
-async function renderComposeGateway(outDir, env) {
-  const config = renderNginxConfig(composeGatewayOptions(env));
+async function renderComposeGateway(outDir, env, services = readServiceList()) {
+  const config = renderNginxConfig(composeGatewayOptions(env, services));
   const tlsDir = path.join(outDir, 'tls');
   const tls = await ensureTlsMaterial(tlsDir);
   // gateway-init runs with the nginx image's group (gid 101): nginx, a different user, reads the
@@ -145,14 +161,6 @@ async function writeAtomically(file, content) {
   await fs.rename(tmp, file);
 }
 
-/** @param {string | undefined} value */
-function list(value) {
-  return (value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-}
-
 /**
  * @param {string | undefined} value
  * @param {string} name
@@ -166,34 +174,11 @@ function booleanEnv(value, name) {
 /** @param {string[]} argv */
 async function main(argv) {
   const [target, ...rest] = argv;
-  const root = path.resolve(__dirname, '..');
-  if (target === 'compose') {
-    const i = rest.indexOf('--out');
-    const out = i >= 0 ? rest[i + 1] : undefined;
-    if (!out) throw new Error('usage: render-gateway-config.js compose --out DIR');
-    const files = await renderComposeGateway(path.resolve(out), process.env);
-    process.stdout.write(`gateway-init: wrote ${files.config}, ${files.cert}\n`);
-    return 0;
-  }
-  if (target === 'k8s') {
-    const check = rest.includes('--check');
-    let stale = 0;
-    for (const { file, content } of renderK8sGatewayConfigs()) {
-      const abs = path.join(root, file);
-      const current = await fs.readFile(abs, 'utf8').catch(() => undefined);
-      if (current === content) continue;
-      if (check) {
-        stale += 1;
-        process.stderr.write(`${file} is out of date: run node k8s/render-gateway-config.js k8s\n`);
-      } else {
-        await fs.mkdir(path.dirname(abs), { recursive: true });
-        await fs.writeFile(abs, content);
-        process.stdout.write(`wrote ${file}\n`);
-      }
-    }
-    return stale > 0 ? 1 : 0;
-  }
-  throw new Error('usage: render-gateway-config.js <compose --out DIR | k8s [--check]>');
+  const i = rest.indexOf('--out');
+  const out = i >= 0 ? rest[i + 1] : undefined;
+  if (target !== 'compose' || !out) throw new Error('usage: container-config.js compose --out DIR');
+  const files = await renderComposeGateway(path.resolve(out), process.env);
+  process.stdout.write(`gateway-init: wrote ${files.config}, ${files.cert}\n`);
 }
 
 module.exports = {
@@ -201,7 +186,7 @@ module.exports = {
   CONTAINER_RUN_DIR,
   CONTAINER_TLS_DIR,
   K8S_TARGETS,
-  UPSTREAM_ENV,
+  composeReplicaName,
   composeGatewayOptions,
   k8sGatewayOptions,
   renderComposeGateway,
@@ -209,13 +194,8 @@ module.exports = {
 };
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      process.stderr.write(`render-gateway-config: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  main(process.argv.slice(2)).catch((err) => {
+    process.stderr.write(`gateway-init: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
 }

@@ -1,7 +1,7 @@
 // @ts-check
 'use strict';
-// Child processes of the local stack: output prefixed with the child's name, a bounded tail kept for
-// post-mortems, and a stop that always ends with the process gone.
+// Child processes of the local stack: every output line handed to the stack's log output, a bounded
+// tail kept for post-mortems, and a stop that always ends with the process gone.
 
 const { spawn } = require('node:child_process');
 const readline = require('node:readline');
@@ -19,13 +19,22 @@ const TAIL_LINES = 40;
  */
 
 /**
- * Spawns `command` with its stdout/stderr lines written to ours as `[name] line`.
+ * @typedef {object} ChildOptions
+ * @property {string} cwd
+ * @property {NodeJS.ProcessEnv} env
+ * @property {boolean} [detached] puts the child in its own process group: a terminal's Ctrl-C then
+ *   reaches only the runner, which stops children in order (gateway first) instead of all of them
+ *   dying at once
+ * @property {(line: string, stream: 'stdout' | 'stderr') => void} onLine receives every output line
+ * @property {(msg: string) => void} [onNotice] the runner's own remarks about this child (a SIGKILL)
+ */
+
+/**
+ * Spawns `command`, handing each stdout/stderr line to `options.onLine`.
  * @param {string} name
  * @param {string} command
  * @param {string[]} args
- * @param {{ cwd: string, env: NodeJS.ProcessEnv, detached?: boolean }} options `detached` puts the child
- *   in its own process group: a terminal's Ctrl-C then reaches only the runner, which stops children in
- *   order (gateway first) instead of all of them dying at once.
+ * @param {ChildOptions} options
  * @returns {ManagedChild}
  */
 function startChild(name, command, args, options) {
@@ -37,11 +46,14 @@ function startChild(name, command, args, options) {
   });
   /** @type {string[]} */
   const tail = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+  for (const [stream, input] of /** @type {const} */ ([
+    ['stdout', child.stdout],
+    ['stderr', child.stderr],
+  ])) {
+    readline.createInterface({ input, crlfDelay: Infinity }).on('line', (line) => {
       tail.push(line);
       if (tail.length > TAIL_LINES) tail.shift();
-      process.stdout.write(`[${name}] ${line}\n`);
+      options.onLine(line, stream);
     });
   }
   /** @type {{ code: number | null, signal: NodeJS.Signals | null } | undefined} */
@@ -73,7 +85,7 @@ function startChild(name, command, args, options) {
     ]);
     clearTimeout(timer);
     if (!done) {
-      process.stdout.write(`[stack] ${name} did not stop within ${timeoutMs} ms; sending SIGKILL\n`);
+      options.onNotice?.(`${name} did not stop within ${timeoutMs} ms; sending SIGKILL`);
       kill(options.detached ? -child.pid : child.pid, 'SIGKILL');
       await exited;
     }
@@ -87,7 +99,7 @@ function startChild(name, command, args, options) {
  * @param {string} name
  * @param {string} command
  * @param {string[]} args
- * @param {{ cwd: string, env: NodeJS.ProcessEnv }} options
+ * @param {ChildOptions} options
  * @returns {Promise<{ code: number | null, signal: NodeJS.Signals | null, tail: string[] }>}
  */
 async function runToCompletion(name, command, args, options) {

@@ -20,7 +20,7 @@ const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
 const LOCK_WAIT_MS = 30_000;
 const LOCK_STALE_MS = 120_000;
 
-const OPENSSL_CNF = `# Written by proxy/tls.js; extensions of the local CA and its localhost certificate.
+const OPENSSL_CNF = `# Written by proxy/gateway/tls.js; extensions of the local CA and its localhost certificate.
 [req]
 distinguished_name = dn
 prompt = no

@@ -1,8 +1,8 @@
 // @ts-check
 'use strict';
 // The local stack behind `npm start` (DESIGN.md section 2): TLS material, signing keys and secrets in
-// .run/, migrations, two replicas of each service, and nginx in front. Runs in the foreground; Ctrl-C
-// stops the gateway first, then drains every replica.
+// .run/, migrations, the replicas of every service of the service list, and nginx in front. Runs in
+// the foreground; Ctrl-C stops the gateway first, then drains every replica.
 
 const crypto = require('node:crypto');
 const fs = require('node:fs/promises');
@@ -11,54 +11,37 @@ const { setTimeout: sleep } = require('node:timers/promises');
 
 const { startChild, runToCompletion, kill } = require('./child-process');
 const { portsInUse, canBind, probeReady } = require('./net-checks');
-const { renderNginxConfig, startNginx } = require('./nginx');
-const { ensureTlsMaterial } = require('./tls');
+const { createLogOutput } = require('./log-output');
+const {
+  PROXY_ADDRESS,
+  stackReplicas,
+  childEnvironment,
+  replicaPortClaims,
+  gatewayUpstreams,
+  secretFileName,
+} = require('./stack-plan');
+const { renderNginxConfig, startNginx, ensureTlsMaterial } = require('../gateway');
+const { readServiceList, jwksProvider } = require('../service-list/service-list');
 
 /**
- * @typedef {object} StackContext values a service entry may need in its environment
- * @property {string} jwtKeysFile
- * @property {string} refreshTokenSecret
- *
- * @typedef {object} ServiceEntry
- * @property {string} service workspace name under services/, e.g. `auth-service`
- * @property {'auth' | 'settings' | 'realtime'} upstream gateway upstream it serves
- * @property {Array<{ http: number, metrics: number, internal?: number }>} ports one entry per
- *   replica; `internal` is auth-service's INTERNAL_PORT (JWKS and health for the other services)
- * @property {(ctx: StackContext) => Record<string, string>} [env] service-specific variables (secrets
- *   go only to the service that needs them)
+ * @typedef {import('../service-list/service-list').ServiceDefinition} ServiceDefinition
+ * @typedef {import('./stack-plan').StackReplica} StackReplica
+ * @typedef {import('./log-output').LogOutput} LogOutput
  */
-
-/**
- * The replicas of the local stack. Adding settings-service or realtime-service is one entry each:
- *   { service: 'settings-service', upstream: 'settings', ports: [{ http: 4201, metrics: 9201 }, { http: 4202, metrics: 9202 }] }
- *   { service: 'realtime-service', upstream: 'realtime', ports: [{ http: 4301, metrics: 9301 }, { http: 4302, metrics: 9302 }] }
- * @type {ServiceEntry[]}
- */
-const SERVICES = [
-  {
-    service: 'auth-service',
-    upstream: 'auth',
-    ports: [
-      { http: 4101, metrics: 9101, internal: 4111 },
-      { http: 4102, metrics: 9102, internal: 4112 },
-    ],
-    env: (ctx) => ({ JWT_KEYS_FILE: ctx.jwtKeysFile, REFRESH_TOKEN_SECRET: ctx.refreshTokenSecret }),
-  },
-];
 
 const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/concord';
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-const PROXY_ADDRESS = '127.0.0.2';
 const READY_TIMEOUT_MS = 60_000;
 // Longer than a replica's own drain (in-flight requests, sockets) so SIGKILL is only for hung ones.
 const STOP_TIMEOUT_MS = 15_000;
 
 /**
  * @typedef {object} StackOptions
- * @property {string} [root] repository root (default: the parent of this folder)
- * @property {ServiceEntry[]} [services]
+ * @property {string} [root] repository root (default: two levels above this folder)
+ * @property {readonly ServiceDefinition[]} [services] default: the service list under `root`
  * @property {number} [httpsPort] default 8443
  * @property {number} [httpPort] default 8080
+ * @property {LogOutput} [output] default: pino-pretty on a terminal, JSON lines otherwise
  */
 
 /**
@@ -67,8 +50,7 @@ const STOP_TIMEOUT_MS = 15_000;
  * @returns {Promise<number>} exit code
  */
 async function runStack(options = {}) {
-  const root = options.root ?? path.resolve(__dirname, '..');
-  const services = options.services ?? SERVICES;
+  const root = options.root ?? path.resolve(__dirname, '../..');
   const httpsPort = options.httpsPort ?? 8443;
   const httpPort = options.httpPort ?? 8080;
   const publicUrl = httpsPort === 443 ? 'https://localhost' : `https://localhost:${httpsPort}`;
@@ -76,10 +58,21 @@ async function runStack(options = {}) {
   const env = process.env;
   const databaseUrl = env.DATABASE_URL || DEFAULT_DATABASE_URL;
   const redisUrl = env.REDIS_URL || DEFAULT_REDIS_URL;
+  const out =
+    options.output ??
+    createLogOutput({
+      pretty: process.stdout.isTTY === true,
+      colorize: !env.NO_COLOR,
+      write: (text) => process.stdout.write(text),
+    });
+  /** @param {string} msg @param {Record<string, unknown>} [fields] */
+  const log = (msg, fields) => out.stack('info', msg, fields);
+  /** @param {string} msg @param {Record<string, unknown>} [fields] */
+  const logError = (msg, fields) => out.stack('error', msg, fields);
 
   /** @type {import('./child-process').ManagedChild[]} */
   const children = [];
-  /** @type {import('./nginx').NginxHandle | undefined} */
+  /** @type {import('../gateway').NginxHandle | undefined} */
   let nginx;
   /** @type {Promise<number> | undefined} */
   let stopping;
@@ -97,14 +90,14 @@ async function runStack(options = {}) {
           await nginx.stop();
         } catch (err) {
           failed = true;
-          log(`nginx did not stop cleanly: ${message(err)}`);
+          logError(`nginx did not stop cleanly: ${message(err)}`);
         }
       }
       const results = await Promise.allSettled(children.map((c) => c.stop(STOP_TIMEOUT_MS)));
       for (const r of results) {
         if (r.status === 'rejected') {
           failed = true;
-          log(`a replica did not stop cleanly: ${message(r.reason)}`);
+          logError(`a replica did not stop cleanly: ${message(r.reason)}`);
         }
       }
       log('stopped');
@@ -120,27 +113,24 @@ async function runStack(options = {}) {
     interrupts += 1;
     if (interrupts > 1) {
       // A second Ctrl-C means "now": nothing graceful is left to wait for.
-      log(`${signal} again: killing everything`);
-      if (nginx) kill(-nginx.pid, 'SIGKILL');
-      for (const c of children)
-        if (c.child.pid !== undefined && !c.hasExited()) kill(-c.child.pid, 'SIGKILL');
+      logError(`${signal} again: killing everything`);
+      killAll();
       process.exit(130);
     }
     void shutdown(signal, 0);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  // Last resort if the runner itself crashes: never leave replicas or nginx behind.
-  const onExit = () => {
+  const killAll = () => {
     if (nginx) kill(-nginx.pid, 'SIGKILL');
     for (const c of children) if (c.child.pid !== undefined && !c.hasExited()) kill(-c.child.pid, 'SIGKILL');
   };
-  process.on('exit', onExit);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // Last resort if the runner itself crashes: never leave replicas or nginx behind.
+  process.on('exit', killAll);
 
   try {
+    const services = options.services ?? readServiceList(root);
     const replicas = stackReplicas(services);
-    const jwksUrl = jwksUrlOf(replicas);
-
     await assertBuilt(root, services);
     if (!(await canBind(PROXY_ADDRESS))) {
       throw new StackError(
@@ -151,13 +141,7 @@ async function runStack(options = {}) {
     const ipv6 = await canBind('::1');
     const gatewayHosts = ipv6 ? ['127.0.0.1', '::1'] : ['127.0.0.1'];
     const busy = await portsInUse([
-      ...replicas.flatMap((r) => [
-        { host: '127.0.0.1', port: r.port, what: `${r.name} http` },
-        { host: '127.0.0.1', port: r.metricsPort, what: `${r.name} metrics` },
-        ...(r.internalPort === undefined
-          ? []
-          : [{ host: '127.0.0.1', port: r.internalPort, what: `${r.name} internal` }]),
-      ]),
+      ...replicaPortClaims(replicas),
       ...gatewayHosts.flatMap((host) => [
         { host, port: httpsPort, what: 'gateway https' },
         { host, port: httpPort, what: 'gateway http' },
@@ -177,8 +161,12 @@ async function runStack(options = {}) {
     const keysDir = path.join(runDir, 'keys');
     await fs.mkdir(keysDir, { recursive: true, mode: 0o700 });
     const jwtKeysFile = path.join(keysDir, 'jwt-keys.json');
-    await ensureJwtKeys(root, jwtKeysFile);
-    const refreshTokenSecret = await ensureSecret(path.join(keysDir, 'refresh-secret'));
+    await ensureJwtKeys({ root, file: jwtKeysFile, provider: jwksProvider(services), out });
+    /** @type {Record<string, string>} */
+    const secrets = {};
+    for (const name of new Set(services.flatMap((s) => s.secrets))) {
+      secrets[name] = await ensureSecret(path.join(keysDir, secretFileName(name)), name, log);
+    }
     if (stopping) return await stopping;
 
     log(`applying migrations to ${redactUrl(databaseUrl)}`);
@@ -186,7 +174,11 @@ async function runStack(options = {}) {
       'migrate',
       process.execPath,
       [path.join(root, 'libs/db/dist/migrate-cli.js')],
-      { cwd: root, env: { ...env, DATABASE_URL: databaseUrl } },
+      {
+        cwd: root,
+        env: { ...env, DATABASE_URL: databaseUrl },
+        onLine: (line, stream) => out.child({ service: 'migrate', replica: 'migrate' }, line, stream),
+      },
     );
     if (migrate.code !== 0) {
       throw new StackError(
@@ -195,46 +187,36 @@ async function runStack(options = {}) {
     }
     if (stopping) return await stopping;
 
-    /** @type {StackContext} */
-    const ctx = { jwtKeysFile, refreshTokenSecret };
+    const shared = {
+      generated: { jwtKeysFile, secrets },
+      databaseUrl,
+      redisUrl,
+      redisPrefix: env.REDIS_PREFIX || 'concord:',
+      publicUrl,
+      logLevel: env.LOG_LEVEL || 'info',
+    };
     for (const r of replicas) {
-      const childEnv = {
-        ...env,
-        ...replicaEnv(r, {
-          ctx,
-          databaseUrl,
-          redisUrl,
-          redisPrefix: env.REDIS_PREFIX || 'concord:',
-          publicUrl,
-          jwksUrl,
-          logLevel: env.LOG_LEVEL || 'info',
-        }),
-      };
-      const child = startChild(
-        r.name,
-        process.execPath,
-        [path.join(root, `services/${r.entry.service}/dist/main.js`)],
-        {
-          cwd: root,
-          env: childEnv,
-          detached: true,
-        },
-      );
+      const source = { service: r.service.name, replica: r.name };
+      const child = startChild(r.name, process.execPath, [path.join(root, r.service.main)], {
+        cwd: root,
+        env: childEnvironment(env, r, services, shared),
+        detached: true,
+        onLine: (line, stream) => out.child(source, line, stream),
+        onNotice: (msg) => logError(msg),
+      });
       children.push(child);
       void child.exited.then(({ code, signal }) => {
         if (stopping) return;
-        log(`${r.name} exited unexpectedly (${signal ?? `code ${code}`}); its last lines:`);
-        for (const line of child.tail.slice(-20)) process.stdout.write(`  | ${line}\n`);
+        logError(`${r.name} exited unexpectedly (${signal ?? `code ${code}`})`, {
+          last_lines: child.tail.slice(-20),
+        });
         void shutdown(`${r.name} died`, 1);
       });
     }
 
-    await waitForReadiness(replicas, () => stopping !== undefined);
+    await waitForReadiness(replicas, () => stopping !== undefined, log);
     if (stopping) return await stopping;
 
-    /** @type {Record<'auth' | 'settings' | 'realtime', string[]>} */
-    const upstreams = { auth: [], settings: [], realtime: [] };
-    for (const r of replicas) upstreams[r.entry.upstream].push(`127.0.0.1:${r.port}`);
     const nginxRunDir = path.join(runDir, 'nginx');
     const config = renderNginxConfig({
       runDir: nginxRunDir,
@@ -243,29 +225,35 @@ async function runStack(options = {}) {
       tlsCert: tlsMaterial.cert,
       tlsKey: tlsMaterial.key,
       proxyBind: PROXY_ADDRESS,
-      upstreams,
+      upstreams: gatewayUpstreams(replicas),
       exposeReplicaHeader: true,
     });
-    nginx = await startNginx({ runDir: nginxRunDir, config, onOutput: (line) => log(`nginx: ${line}`) });
+    nginx = await startNginx({
+      runDir: nginxRunDir,
+      config,
+      onOutput: (line) => out.child({ service: 'gateway', replica: 'nginx' }, line, 'stderr'),
+    });
     void nginx.exited.then(({ code, signal }) => {
       if (stopping) return;
-      log(
+      logError(
         `nginx exited unexpectedly (${signal ?? `code ${code}`}); see ${path.join(nginxRunDir, 'error.log')}`,
       );
       void shutdown('nginx died', 1);
     });
     if (stopping) return await stopping;
 
-    printBanner({ publicUrl, httpPort, caCert: tlsMaterial.caCert, nginxRunDir, replicas, ipv6 });
+    process.stdout.write(
+      banner({ publicUrl, httpPort, caCert: tlsMaterial.caCert, nginxRunDir, replicas, ipv6 }),
+    );
   } catch (err) {
-    if (err instanceof StackError) log(`error: ${err.message}`);
-    else log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    if (err instanceof StackError) logError(`error: ${err.message}`);
+    else logError(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return await shutdown('start-up failed', 1);
   } finally {
     void finished.then(() => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      process.off('exit', onExit);
+      process.off('exit', killAll);
     });
   }
   return await finished;
@@ -275,81 +263,14 @@ async function runStack(options = {}) {
 class StackError extends Error {}
 
 /**
- * @typedef {object} StackReplica
- * @property {ServiceEntry} entry
- * @property {string} name e.g. `auth-service-1`
- * @property {number} port
- * @property {number} metricsPort
- * @property {number} [internalPort]
- */
-
-/**
- * One row per replica of every entry; auth replicas must have an internal port.
- * @param {ServiceEntry[]} services
- * @returns {StackReplica[]}
- */
-function stackReplicas(services) {
-  return services.flatMap((s) =>
-    s.ports.map((p, i) => {
-      const name = `${s.service}-${i + 1}`;
-      if (s.upstream === 'auth' && p.internal === undefined) {
-        throw new StackError(`${name} needs an internal port: the other services fetch the JWKS there`);
-      }
-      return { entry: s, name, port: p.http, metricsPort: p.metrics, internalPort: p.internal };
-    }),
-  );
-}
-
-/**
- * The verifiers' JWKS_URL: the first auth replica's internal listener, which serves only the JWKS and
- * health and never reads X-Forwarded-* (DESIGN.md section 4) — never an API port.
- * @param {StackReplica[]} replicas
- * @returns {string}
- */
-function jwksUrlOf(replicas) {
-  const auth = replicas.find((r) => r.entry.upstream === 'auth');
-  if (!auth?.internalPort)
-    throw new StackError('the stack needs an auth-service replica (JWKS_URL points at it)');
-  return `http://127.0.0.1:${auth.internalPort}/.well-known/jwks.json`;
-}
-
-/**
- * The variables the stack sets for one replica, on top of the runner's own environment.
- * @param {StackReplica} r
- * @param {{ ctx: StackContext, databaseUrl: string, redisUrl: string, redisPrefix: string,
- *   publicUrl: string, jwksUrl: string, logLevel: string }} shared
- * @returns {Record<string, string>}
- */
-function replicaEnv(r, shared) {
-  return {
-    HOST: '127.0.0.1',
-    PORT: String(r.port),
-    METRICS_PORT: String(r.metricsPort),
-    ...(r.internalPort === undefined ? {} : { INTERNAL_PORT: String(r.internalPort) }),
-    REPLICA_ID: r.name,
-    DATABASE_URL: shared.databaseUrl,
-    REDIS_URL: shared.redisUrl,
-    REDIS_PREFIX: shared.redisPrefix,
-    TRUSTED_PROXIES: `${PROXY_ADDRESS}/32`,
-    JWT_ISSUER: shared.publicUrl,
-    JWT_AUDIENCE: 'concord',
-    // Every service gets it (auth itself verifies with its key file and ignores it).
-    JWKS_URL: shared.jwksUrl,
-    EXPOSE_REPLICA_HEADER: 'true',
-    LOG_LEVEL: shared.logLevel,
-    ...r.entry.env?.(shared.ctx),
-  };
-}
-
-/**
  * @param {string} root
- * @param {ServiceEntry[]} services
+ * @param {readonly ServiceDefinition[]} services
  */
 async function assertBuilt(root, services) {
   const required = [
     'libs/db/dist/migrate-cli.js',
-    'services/auth-service/dist/keys-cli.js',
-    ...services.map((s) => `services/${s.service}/dist/main.js`),
+    `services/${jwksProvider(services).name}/dist/keys-cli.js`,
+    ...services.map((s) => s.main),
   ];
   const missing = [];
   for (const rel of required) {
@@ -365,22 +286,26 @@ async function assertBuilt(root, services) {
 }
 
 /**
- * Creates the shared JWT signing key set once; every auth replica reads the same file.
- * @param {string} root
- * @param {string} file
+ * Creates the shared JWT signing key set once with the provider's key CLI; every replica of the
+ * provider reads the same file.
+ * @param {{ root: string, file: string, provider: ServiceDefinition, out: LogOutput }} args
  */
-async function ensureJwtKeys(root, file) {
+async function ensureJwtKeys({ root, file, provider, out }) {
   try {
     await fs.access(file);
     return;
   } catch {
-    log(`creating JWT signing keys in ${file}`);
+    out.stack('info', `creating JWT signing keys in ${file}`);
   }
   const result = await runToCompletion(
     'keys',
     process.execPath,
-    [path.join(root, 'services/auth-service/dist/keys-cli.js'), 'init', '--file', file],
-    { cwd: root, env: process.env },
+    [path.join(root, `services/${provider.name}/dist/keys-cli.js`), 'init', '--file', file],
+    {
+      cwd: root,
+      env: process.env,
+      onLine: (line, stream) => out.child({ service: provider.name, replica: 'keys-cli' }, line, stream),
+    },
   );
   if (result.code !== 0) throw new StackError(`keys-cli init failed (exit ${result.code ?? result.signal})`);
   await fs.access(file).catch((err) => {
@@ -390,18 +315,20 @@ async function ensureJwtKeys(root, file) {
 
 /**
  * Reads the persisted secret, creating 32 random bytes (base64url) on first use. Persisted because a
- * new secret on every start would invalidate every refresh token issued before.
+ * new secret on every start would invalidate what was derived from the old one (refresh tokens).
  * @param {string} file
+ * @param {string} name env name, for messages
+ * @param {(msg: string) => void} log
  * @returns {Promise<string>}
  */
-async function ensureSecret(file) {
+async function ensureSecret(file, name, log) {
   try {
     // `wx`: two runners starting at once cannot overwrite each other's secret.
     await fs.writeFile(file, `${crypto.randomBytes(32).toString('base64url')}\n`, {
       flag: 'wx',
       mode: 0o600,
     });
-    log(`created REFRESH_TOKEN_SECRET in ${file}`);
+    log(`created ${name} in ${file}`);
   } catch (err) {
     if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'EEXIST') throw err;
   }
@@ -413,10 +340,11 @@ async function ensureSecret(file) {
 
 /**
  * Polls every replica's /readyz until all answer 200, a replica dies, or the timeout passes.
- * @param {Array<{ name: string, port: number }>} replicas
+ * @param {readonly StackReplica[]} replicas
  * @param {() => boolean} aborted
+ * @param {(msg: string) => void} log
  */
-async function waitForReadiness(replicas, aborted) {
+async function waitForReadiness(replicas, aborted, log) {
   const started = Date.now();
   let lastReport = 0;
   /** @type {Map<string, string>} */
@@ -442,10 +370,13 @@ async function waitForReadiness(replicas, aborted) {
 }
 
 /**
+ * What a developer needs once the stack is up: the URL, the CA, the replicas and the first command.
+ * Plain text on purpose, in both output modes: it is for the person at the terminal.
  * @param {{ publicUrl: string, httpPort: number, caCert: string, nginxRunDir: string,
- *   replicas: StackReplica[], ipv6: boolean }} info
+ *   replicas: readonly StackReplica[], ipv6: boolean }} info
+ * @returns {string}
  */
-function printBanner(info) {
+function banner(info) {
   const rel = (/** @type {string} */ p) => {
     const r = path.relative(process.cwd(), p);
     return r.startsWith('..') ? p : r;
@@ -457,7 +388,7 @@ function printBanner(info) {
     `  try:  curl --cacert ${rel(info.caCert)} ${info.publicUrl}/.well-known/jwks.json`,
     ...info.replicas.map(
       (r) =>
-        `  ${r.name.padEnd(18)} http://127.0.0.1:${r.port}  metrics :${r.metricsPort}` +
+        `  ${r.name.padEnd(20)} http://127.0.0.1:${r.port}  metrics :${r.metricsPort}` +
         (r.internalPort === undefined ? '' : `  internal (JWKS) :${r.internalPort}`),
     ),
     `  gateway logs: ${rel(info.nginxRunDir)}/access.log, error.log`,
@@ -469,7 +400,7 @@ function printBanner(info) {
     'Ctrl-C stops the gateway, then drains every replica.',
     '',
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** @param {string} url */
@@ -488,18 +419,15 @@ function message(err) {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** @param {string} msg */
-function log(msg) {
-  process.stdout.write(`[stack] ${msg}\n`);
-}
-
-module.exports = { runStack, SERVICES, stackReplicas, jwksUrlOf, replicaEnv };
+module.exports = { runStack, StackError };
 
 if (require.main === module) {
   runStack().then(
     (code) => process.exit(code),
     (err) => {
-      log(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      process.stderr.write(
+        `[stack] fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
       process.exit(1);
     },
   );

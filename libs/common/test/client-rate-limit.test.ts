@@ -39,7 +39,7 @@ const fakeAuth: RequestHandler = (req, _res, next) => {
 function appWith(policy: () => RateLimitPolicy, excludePaths: string[] = []) {
   const app = express();
   app.use(fakeAuth);
-  app.use(clientRateLimit({ redis, keyPrefix: `${prefix}${randomUUID()}:`, policy, excludePaths, logger }));
+  app.use(clientRateLimit({ redis, keyPrefix: `${prefix}${randomUUID()}:`, policy, excludePaths }));
   app.get('/api/v1/thing', (_req, res) => {
     res.json({ ok: true });
   });
@@ -179,9 +179,7 @@ describe('the per-client rate limit without Redis', () => {
     unreachable.on('error', () => undefined);
     const app = express();
     app.use(fakeAuth);
-    app.use(
-      clientRateLimit({ redis: unreachable, keyPrefix: prefix, policy: fixed(10), excludePaths: [], logger }),
-    );
+    app.use(clientRateLimit({ redis: unreachable, keyPrefix: prefix, policy: fixed(10), excludePaths: [] }));
     app.get('/api/v1/thing', (_req, res) => {
       res.json({ ok: true });
     });

@@ -14,6 +14,11 @@ const schema = withBaseRules(
     SETTINGS_BENCH_NAMESPACE: envBoolean(false),
     DATABASE_QUERY_TIMEOUT_MS: envInt(5_000, 100, 120_000),
     BODY_LIMIT_BYTES: envInt(16_384, 1_024, 1_048_576),
+    // Every replica drains the outbox by default (docs/decisions/009-outbox.md); `false` leaves this
+    // replica's own commits to the others' relays (operations; the tests of a crash before publish).
+    SETTINGS_OUTBOX_RELAY: envBoolean(true),
+    // A replica kicks its relay after each of its own commits; the poll catches everyone else's.
+    SETTINGS_OUTBOX_POLL_INTERVAL_MS: envInt(500, 50, 60_000),
   }),
 ).superRefine((env, ctx) => {
   if (env.JWKS_URL === undefined) {

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { settingsChangedEvent } from '@concord/common';
+import { apiSettings, benchSettings, settingsChangedEvent } from '@concord/common';
 import { createTestDatabase, type TestDatabase } from '@concord/db';
 import { Pool } from 'pg';
 import { createSettingsRepository } from '../src/data-access/settings.repository';
-import { apiSettings } from '../src/domain/api.settings';
-import { benchSettings } from '../src/domain/bench.settings';
 import { createSettingRegistry } from '../src/domain/setting-registry';
 import { createSettingsWriter, type SettingsWriter, type Writer } from '../src/domain/settings-writer';
 

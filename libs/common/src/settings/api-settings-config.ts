@@ -1,10 +1,13 @@
 import type { z } from 'zod';
+import { baseEnvSchema } from '../config/base-config';
 import { ConfigError, loadConfig } from '../config/load-config';
 import { apiSettings } from './api.settings';
 import { readEnvSettings } from './setting-env';
 
 /** The default of `JWT_MAX_ACCESS_TTL_SECONDS`, the bound used when that key itself is invalid. */
 const DEFAULT_MAX_ACCESS_TTL_SECONDS = 3_600;
+
+const MAX_TTL = baseEnvSchema({ service: 'any', port: 0, metricsPort: 0 }).shape.JWT_MAX_ACCESS_TTL_SECONDS;
 
 /** A service's config plus the `api` settings its environment pins. */
 export type WithApiSettingsEnv<T> = Readonly<
@@ -32,8 +35,11 @@ export function loadConfigWithApiSettings<S extends z.ZodType<{ JWT_MAX_ACCESS_T
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);
   }
+  // The bound of jwt_expiry_minutes, also when another key failed (so both are reported at once).
+  const maxTtl = MAX_TTL.safeParse(env.JWT_MAX_ACCESS_TTL_SECONDS);
   const api = apiSettings({
-    maxAccessTtlSeconds: base?.JWT_MAX_ACCESS_TTL_SECONDS ?? DEFAULT_MAX_ACCESS_TTL_SECONDS,
+    maxAccessTtlSeconds:
+      base?.JWT_MAX_ACCESS_TTL_SECONDS ?? (maxTtl.success ? maxTtl.data : DEFAULT_MAX_ACCESS_TTL_SECONDS),
   });
   const fromEnv = readEnvSettings(api, env);
   const named = new Set(problems.map((p) => p.split(':')[0]));

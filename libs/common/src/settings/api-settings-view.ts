@@ -49,3 +49,19 @@ export function apiRateLimitPolicy(follower: SettingsFollower): () => RateLimitP
     timeUnit: unit.parse(follower.value('rate_limit_time_unit')),
   });
 }
+
+/** The live keys auth-service applies, read on every call (so for every token and password). */
+export interface ApiAuthPolicy {
+  /** `jwt_expiry_minutes` in seconds (bounded by `JWT_MAX_ACCESS_TTL_SECONDS` in the follower). */
+  accessTtlSeconds: () => number;
+  /** `min_password_length`. */
+  minPasswordLength: () => number;
+}
+
+/** {@link ApiAuthPolicy} over `follower`. */
+export function apiAuthPolicy(follower: SettingsFollower): ApiAuthPolicy {
+  return {
+    accessTtlSeconds: () => count.parse(follower.value('jwt_expiry_minutes')) * 60,
+    minPasswordLength: () => count.parse(follower.value('min_password_length')),
+  };
+}

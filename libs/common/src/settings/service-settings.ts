@@ -74,7 +74,6 @@ export async function startServiceSettings(options: ServiceSettingsOptions): Pro
       keyPrefix: `${options.prefix}ratelimit:${options.service}:`,
       policy: apiRateLimitPolicy(follower),
       excludePaths: start.rateLimitExcludePaths,
-      logger: options.logger,
       onRejected: () => rejections.inc({ budget: 'client' }),
     }),
     stop: () => follower.stop(),

@@ -168,3 +168,27 @@ describe('the publishing replica SIGKILLed between commit and publish', () => {
     expect(events.filter((e) => e.key === key).map((e) => e.revision)).toEqual([revision]);
   });
 });
+
+describe('CORS through nginx', () => {
+  const preflight = (origin: string) =>
+    stack.client({ localAddress: '127.0.0.63' }).request('OPTIONS', '/api/v1/settings/api', {
+      headers: {
+        origin,
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers': 'authorization, if-match',
+      },
+    });
+
+  it('when the default allowed origin sends a preflight, settings answers 204 allowing it', async () => {
+    const res = await preflight('http://localhost:5173');
+
+    expect(res.status).toBe(204);
+    expect(res.headers['access-control-allow-origin']).toBe('http://localhost:5173');
+  });
+
+  it('when another origin sends a preflight, nothing is allowed', async () => {
+    const res = await preflight('http://localhost:5173.evil.test');
+
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});

@@ -1,20 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { ConcordClient } from '@concord/client';
-import {
-  apiSettings,
-  benchSettings,
-  createLogger,
-  createRedisClients,
-  createSettingsFollower,
-  createStoredSettingsSource,
-  redisEventsSubscription,
-  type RedisClients,
-  type SettingsChangedData,
-} from '@concord/common';
 import { decodeJwt } from 'jose';
 import { Pool } from 'pg';
 import { PASSWORD } from '../services/auth-service/test/support/auth-harness';
 import { startE2eStack, type E2eStack } from './support/e2e-stack';
+import { startSettingsSubscriber, type SettingsSubscriber } from './support/settings-subscriber';
 import { eventually } from './support/stored-setting';
 
 /** The design's deadline for a live setting is 1 s; slow machines may widen it. */
@@ -25,8 +15,7 @@ const RELAY_BOUND_MS = Number(process.env.TEST_RELAY_BOUND_MS ?? 10_000);
 let stack: E2eStack;
 let ceo: ConcordClient;
 let pool: Pool;
-let subscriber: RedisClients;
-const events: SettingsChangedData[] = [];
+let subscriber: SettingsSubscriber;
 
 beforeAll(async () => {
   // settings-service-1 runs without its relay: what it commits is published by settings-service-2.
@@ -39,16 +28,7 @@ beforeAll(async () => {
   await ceo.setup('live.ceo', PASSWORD);
   await ceo.login('live.ceo', PASSWORD);
   pool = new Pool({ connectionString: stack.db.url, max: 2 });
-  const logger = createLogger({ level: 'silent', service: 'test', replicaId: 'subscriber' });
-  subscriber = await createRedisClients(stack.redisUrl, logger, 'test-subscriber');
-  const follower = createSettingsFollower({
-    namespaces: [apiSettings({ maxAccessTtlSeconds: 3600 }), benchSettings()],
-    source: createStoredSettingsSource(pool),
-    subscription: redisEventsSubscription(subscriber, stack.prefix, logger),
-    logger,
-  });
-  follower.onEvent((event) => events.push(event));
-  await follower.start();
+  subscriber = await startSettingsSubscriber({ pool, redisUrl: stack.redisUrl, prefix: stack.prefix });
 }, 120_000);
 afterAll(async () => {
   await subscriber?.close();
@@ -162,10 +142,10 @@ describe('the publishing replica SIGKILLed between commit and publish', () => {
     stack.settings[0]!.process.child.kill('SIGKILL');
     writer.close();
     const revision = Number(JSON.parse(String(res.headers.etag)));
-    await eventually(() => events.some((e) => e.key === key), RELAY_BOUND_MS);
+    await eventually(() => subscriber.events.some((e) => e.key === key), RELAY_BOUND_MS);
 
     expect(res.status).toBe(200);
-    expect(events.filter((e) => e.key === key).map((e) => e.revision)).toEqual([revision]);
+    expect(subscriber.events.filter((e) => e.key === key).map((e) => e.revision)).toEqual([revision]);
   });
 });
 

@@ -1,14 +1,4 @@
-import {
-  apiSettings,
-  benchSettings,
-  createLogger,
-  createRedisClients,
-  createSettingsFollower,
-  createStoredSettingsSource,
-  redisEventsSubscription,
-  type RedisClients,
-  type SettingsChangedData,
-} from '@concord/common';
+import { startSettingsSubscriber, type SettingsSubscriber } from '../../../test/support/settings-subscriber';
 import { benchKey, bearer, startSettingsHarness, type SettingsHarness } from './support/settings-harness';
 
 const CLIENTS = 8;
@@ -17,21 +7,15 @@ const INCREMENTS_PER_CLIENT = 10;
 const DELIVERY_BOUND_MS = Number(process.env.TEST_DELIVERY_BOUND_MS ?? 10_000);
 
 let h: SettingsHarness;
-let subscriber: RedisClients;
-const events: SettingsChangedData[] = [];
+let subscriber: SettingsSubscriber;
 
 beforeAll(async () => {
   h = await startSettingsHarness({ replicas: 2 });
-  const logger = createLogger({ level: 'silent', service: 'test', replicaId: 'subscriber' });
-  subscriber = await createRedisClients(h.env.REDIS_URL!, logger, 'test-subscriber');
-  const follower = createSettingsFollower({
-    namespaces: [apiSettings({ maxAccessTtlSeconds: 3600 }), benchSettings()],
-    source: createStoredSettingsSource(h.pool),
-    subscription: redisEventsSubscription(subscriber, h.env.REDIS_PREFIX!, logger),
-    logger,
+  subscriber = await startSettingsSubscriber({
+    pool: h.pool,
+    redisUrl: h.env.REDIS_URL!,
+    prefix: h.env.REDIS_PREFIX!,
   });
-  follower.onEvent((event) => events.push(event));
-  await follower.start();
 });
 afterAll(async () => {
   await subscriber?.close();
@@ -71,7 +55,7 @@ describe('settings.changed delivery from both replicas', () => {
     }
 
     await Promise.all(Array.from({ length: CLIENTS }, (_, i) => client(i)));
-    const mine = () => events.filter((e) => e.namespace === 'bench' && e.key === key);
+    const mine = () => subscriber.events.filter((e) => e.namespace === 'bench' && e.key === key);
     await eventually(() => mine().length >= committed.length, DELIVERY_BOUND_MS);
     await new Promise((r) => setTimeout(r, 300)); // a late duplicate, were one let through
 

@@ -170,16 +170,25 @@ describe('the per-client rate limit', () => {
 });
 
 describe('the per-client rate limit without Redis', () => {
-  it('when Redis is unreachable, answers 503 instead of letting the request through uncounted', async () => {
+  it('when Redis is unreachable, lets the request through uncounted (authentication stays fail-closed)', async () => {
     const unreachable = new Redis('redis://127.0.0.1:1', {
       lazyConnect: true,
       maxRetriesPerRequest: 1,
       retryStrategy: () => null,
     });
     unreachable.on('error', () => undefined);
+    let uncounted = 0;
     const app = express();
     app.use(fakeAuth);
-    app.use(clientRateLimit({ redis: unreachable, keyPrefix: prefix, policy: fixed(10), excludePaths: [] }));
+    app.use(
+      clientRateLimit({
+        redis: unreachable,
+        keyPrefix: prefix,
+        policy: fixed(10),
+        excludePaths: [],
+        onUnavailable: () => uncounted++,
+      }),
+    );
     app.get('/api/v1/thing', (_req, res) => {
       res.json({ ok: true });
     });
@@ -187,8 +196,8 @@ describe('the per-client rate limit without Redis', () => {
 
     const response = await request(app).get('/api/v1/thing').set('X-Test-Sub', randomUUID());
 
-    expect(response.status).toBe(503);
-    expect(response.body).toMatchObject({ code: 8001 });
+    expect(response.status).toBe(200);
+    expect(uncounted).toBe(1);
     unreachable.disconnect();
   });
 });

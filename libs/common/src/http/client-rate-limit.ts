@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Cluster, Redis } from 'ioredis';
 import type { Authenticator } from '../auth/authenticator';
 import { AppError } from '../errors/app-error';
+import { isDependencyOutage } from '../errors/problem';
 import { createRedisRateLimiter, type RateLimiter } from '../redis/redis-rate-limiter';
 
 /** The windows of `rate_limit_time_unit`. */
@@ -25,6 +26,8 @@ export interface ClientRateLimitOptions {
   excludePaths: readonly string[];
   /** Called once per refused request (the throttle-rejections metric). */
   onRejected?: () => void;
+  /** Called when Redis could not count a request, which then passed uncounted. */
+  onUnavailable?: (err: unknown) => void;
 }
 
 const UNIT_SECONDS: Readonly<Record<RateLimitUnit, number>> = {
@@ -40,8 +43,8 @@ const UNIT_SECONDS: Readonly<Record<RateLimitUnit, number>> = {
  * per user in Redis, shared by every replica of the service. Counting and the verdict are one atomic
  * Redis step (createRedisRateLimiter: rate-limiter-flexible's INCR+TTL script), so parallel requests can never pass beyond
  * the limit. Requests without `req.auth` pass uncounted: per-address limits are nginx's and the
- * login budgets'. Place it after the authenticator. A Redis failure is passed on (a 503 outage),
- * never waved through.
+ * login budgets'. Place it after the authenticator. While Redis is down or refuses writes the
+ * request passes uncounted (see the handler); any other failure is passed on.
  */
 export function clientRateLimit(options: ClientRateLimitOptions): RequestHandler {
   const excluded = new Set(options.excludePaths);
@@ -88,8 +91,18 @@ export function clientRateLimit(options: ClientRateLimitOptions): RequestHandler
             }),
           );
         },
-        // A limit that cannot count does not allow: the Redis failure becomes a 503 outage.
-        (err: unknown) => next(err),
+        (err: unknown) => {
+          if (!isDependencyOutage(err)) {
+            next(err);
+            return;
+          }
+          // Redis down or refusing writes: the request goes on uncounted (as Kong's fault_tolerant
+          // and Envoy's failure_mode_deny=false default to). This limit is fairness, not security:
+          // authentication and revocation stay fail-closed on their own, and a 503 here would keep
+          // a logout or revoke from committing in Postgres (DESIGN.md: it answers 503 committed).
+          options.onUnavailable?.(err);
+          next();
+        },
       );
   };
 }

@@ -65,6 +65,11 @@ export async function startServiceSettings(options: ServiceSettingsOptions): Pro
     'Authenticated API requests refused by the per-client rate limit',
     ['budget'],
   );
+  const unavailable = options.metrics.counter(
+    'concord_rate_limit_uncounted_total',
+    'Authenticated API requests let through uncounted because Redis could not count them',
+    [],
+  );
   return {
     follower,
     start,
@@ -75,6 +80,10 @@ export async function startServiceSettings(options: ServiceSettingsOptions): Pro
       policy: apiRateLimitPolicy(follower),
       excludePaths: start.rateLimitExcludePaths,
       onRejected: () => rejections.inc({ budget: 'client' }),
+      onUnavailable: (err) => {
+        unavailable.inc();
+        options.logger.debug({ err }, 'rate limit not counted: Redis unavailable');
+      },
     }),
     stop: () => follower.stop(),
   };

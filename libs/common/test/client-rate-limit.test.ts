@@ -6,7 +6,7 @@ import type { Role } from '../src/auth/token-verifier';
 import { clientRateLimit, type RateLimitPolicy } from '../src/http/client-rate-limit';
 import { problemHandler } from '../src/http/problem-middleware';
 import { createLogger } from '../src/logging/logger';
-import { deleteRedisPrefix, uniqueRedisPrefix } from './support/redis-prefix';
+import { deleteRedisPrefix, uniqueRedisPrefix } from '../../../test/support/redis-prefix';
 
 const logger = createLogger({ level: 'silent', service: 'test', replicaId: 'test-1' });
 let redis: Redis;

@@ -12,7 +12,7 @@ import { redisEventsSubscription } from '../src/settings/events-subscription';
 import { createSettingsFollower, type SettingsFollower } from '../src/settings/settings-follower';
 import type { SettingsChangedData } from '../src/settings/settings-events';
 import { createStoredSettingsSource } from '../src/settings/stored-settings';
-import { deleteRedisPrefix, uniqueRedisPrefix } from './support/redis-prefix';
+import { deleteRedisPrefix, uniqueRedisPrefix } from '../../../test/support/redis-prefix';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const logger = createLogger({ level: 'silent', service: 'test', replicaId: 'test-1' });

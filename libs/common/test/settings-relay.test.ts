@@ -8,7 +8,7 @@ import { concordEventsChannel } from '../src/outbox/outbox-channel';
 import { createOutboxRelay } from '../src/outbox/outbox-relay';
 import { parseConcordEvent, SETTINGS_CHANGED } from '../src/settings/settings-events';
 import { settingsChangedHandlers } from '../src/settings/settings-relay';
-import { uniqueRedisPrefix } from './support/redis-prefix';
+import { uniqueRedisPrefix } from '../../../test/support/redis-prefix';
 
 const logger = createLogger({ level: 'silent', service: 'test', replicaId: 'test-1' });
 let db: TestDatabase;

@@ -13,7 +13,7 @@ import { createServiceApp } from '../src/http/service-app';
 import type { ServiceParts } from '../src/service/service-context';
 import { startService } from '../src/service/start-service';
 import { loadConfigWithApiSettings } from '../src/settings/api-settings-config';
-import { deleteRedisPrefix } from './support/redis-prefix';
+import { deleteRedisPrefix } from '../../../test/support/redis-prefix';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 let db: TestDatabase;

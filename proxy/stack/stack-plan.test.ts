@@ -13,6 +13,7 @@ import {
   stackReplicas,
   type SharedEnv,
 } from './stack-plan';
+import { unknownEnvNames } from '../../test/support/config-names';
 
 const services = readServiceList();
 const replicas = stackReplicas(services);
@@ -60,7 +61,7 @@ describe('local stack plan (proxy/stack)', () => {
       const env = replicaEnv(r, services, SHARED);
       const config = READ_CONFIG[r.service.name]!(env) as Record<string, unknown>;
 
-      expect(Object.keys(env).filter((k) => !(k in config))).toEqual([]);
+      expect(unknownEnvNames(env, config)).toEqual([]);
       expect([config.PORT, config.METRICS_PORT, config.REPLICA_ID]).toEqual([r.port, r.metricsPort, name]);
     },
   );

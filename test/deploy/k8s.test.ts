@@ -26,6 +26,7 @@ import {
   type Manifest,
 } from './support/kustomize';
 import { allowed, type PodView } from './support/network-policy';
+import { unknownEnvNames } from '../support/config-names';
 
 const K8S = path.join(ROOT, 'k8s');
 const SERVICES = readServiceList();
@@ -264,7 +265,7 @@ describe.each(BUILD_NAMES)('kubectl kustomize: %s', (name) => {
 
       const env = containerEnv(manifests, c, `${s.name}-6d5f7c9b8-x2x7q`);
       const config = READ_CONFIG[s.name]!(env) as Record<string, unknown>;
-      expect(Object.keys(env).filter((k) => !(k in config))).toEqual([]);
+      expect(unknownEnvNames(env, config)).toEqual([]);
       const ports = containerPorts(c);
       expect([config.PORT, config.METRICS_PORT, config.INTERNAL_PORT]).toEqual([
         s.ports.http,

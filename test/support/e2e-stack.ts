@@ -20,6 +20,7 @@ import { freePort, spawnManaged, waitFor, type ManagedProcess } from './processe
 
 const ROOT = path.resolve(__dirname, '../..');
 const AUTH_MAIN = path.join(ROOT, 'services/auth-service/dist/main.js');
+const SETTINGS_MAIN = path.join(ROOT, 'services/settings-service/dist/main.js');
 
 /** One auth-service replica running as its own process (so it can be paused with SIGSTOP). */
 export interface Replica {
@@ -40,6 +41,8 @@ export interface E2eStack {
   gatewayUrl: string;
   caCert: Buffer;
   replicas: Replica[];
+  /** settings-service replicas (behind the gateway's `settings` upstream). */
+  settings: Replica[];
   db: TestDatabase;
   prefix: string;
   redisUrl: string;
@@ -52,6 +55,9 @@ export interface E2eStack {
 /** Options of {@link startE2eStack}. */
 export interface E2eOptions {
   authReplicas?: number;
+  /** settings-service replicas (default 0), each started with `settingsEnv[i]` on top of `env`. */
+  settingsReplicas?: number;
+  settingsEnv?: Record<string, string>[];
   env?: Record<string, string>;
   /** Defaults to the machine's Redis. */
   redisUrl?: string;
@@ -61,6 +67,38 @@ export interface E2eOptions {
    * test sends, so only tests of the limit itself meet it.
    */
   credentialLimit?: { rate: string; burst: number };
+}
+
+/** Spawns one replica of `main` on free ports. */
+async function spawnReplica(id: string, main: string, env: Record<string, string>): Promise<Replica> {
+  const port = await freePort();
+  const internalPort = await freePort();
+  const metricsPort = await freePort();
+  const proc = spawnManaged(id, process.execPath, [main], {
+    ...env,
+    PORT: String(port),
+    METRICS_PORT: String(metricsPort),
+    INTERNAL_PORT: String(internalPort),
+    REPLICA_ID: id,
+  });
+  return {
+    id,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    internalUrl: `http://127.0.0.1:${internalPort}`,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    process: proc,
+    pause: () => proc.child.kill('SIGSTOP'),
+    resume: () => proc.child.kill('SIGCONT'),
+  };
+}
+
+function waitReady(r: Replica): Promise<void> {
+  return waitFor(
+    async () => (await fetch(`${r.url}/readyz`)).status === 200,
+    30_000,
+    () => `${r.id} did not become ready:\n${r.process.output()}`,
+  );
 }
 
 /**
@@ -78,6 +116,7 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
     options.env,
   );
   const replicas: Replica[] = [];
+  const settings: Replica[] = [];
   const clients: ConcordClient[] = [];
   let nginx: { stop(): Promise<void> } | undefined;
 
@@ -85,7 +124,7 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
     runCleanup([
       () => clients.forEach((c) => c.close()),
       () => nginx?.stop(),
-      () => Promise.all(replicas.map((r) => r.process.stop())),
+      () => Promise.all([...replicas, ...settings].map((r) => r.process.stop())),
       () => dropRedisPrefix(redisUrl, prefix),
       () => db.drop(),
       () => rmSync(dir, { recursive: true, force: true }),
@@ -93,36 +132,20 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
 
   try {
     for (let i = 1; i <= (options.authReplicas ?? 2); i++) {
-      const port = await freePort();
-      const internalPort = await freePort();
-      const id = `auth-service-${i}`;
-      const metricsPort = await freePort();
-      const proc = spawnManaged(id, process.execPath, [AUTH_MAIN], {
+      replicas.push(await spawnReplica(`auth-service-${i}`, AUTH_MAIN, env));
+    }
+    for (const r of replicas) await waitReady(r);
+    for (let i = 1; i <= (options.settingsReplicas ?? 0); i++) {
+      const replica = await spawnReplica(`settings-service-${i}`, SETTINGS_MAIN, {
         ...env,
-        PORT: String(port),
-        METRICS_PORT: String(metricsPort),
-        INTERNAL_PORT: String(internalPort),
-        REPLICA_ID: id,
+        // The internal listener: siblings never fetch keys from the API port (DESIGN.md section 4).
+        JWKS_URL: `${replicas[0]!.internalUrl}/.well-known/jwks.json`,
+        SETTINGS_BENCH_NAMESPACE: 'true',
+        ...options.settingsEnv?.[i - 1],
       });
-      const replica: Replica = {
-        id,
-        port,
-        url: `http://127.0.0.1:${port}`,
-        internalUrl: `http://127.0.0.1:${internalPort}`,
-        metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-        process: proc,
-        pause: () => proc.child.kill('SIGSTOP'),
-        resume: () => proc.child.kill('SIGCONT'),
-      };
-      replicas.push(replica);
+      settings.push(replica);
     }
-    for (const r of replicas) {
-      await waitFor(
-        async () => (await fetch(`${r.url}/readyz`)).status === 200,
-        30_000,
-        () => `${r.id} did not become ready:\n${r.process.output()}`,
-      );
-    }
+    for (const r of settings) await waitReady(r);
     let gatewayUrl = '';
     let caCert = Buffer.alloc(0);
     if (options.gateway ?? true) {
@@ -137,7 +160,10 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
         tlsCert: tls.cert,
         tlsKey: tls.key,
         proxyBind: '127.0.0.2',
-        upstreams: { auth: replicas.map((r) => `127.0.0.1:${r.port}`) },
+        upstreams: {
+          auth: replicas.map((r) => `127.0.0.1:${r.port}`),
+          settings: settings.map((r) => `127.0.0.1:${r.port}`),
+        },
         exposeReplicaHeader: true,
         credentialLimits: Object.fromEntries(
           credentialEndpointNames().map((name) => [
@@ -153,6 +179,7 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
       gatewayUrl,
       caCert,
       replicas,
+      settings,
       db,
       prefix,
       redisUrl,

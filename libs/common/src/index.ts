@@ -2,7 +2,8 @@
  * @concord/common: what at least two Concord services share — the service bootstrap
  * (`startService`, `runService`), configuration, errors, logging, the HTTP app skeleton, client-IP
  * resolution, Redis clients and the rate limiter, Postgres transactions and keyset cursors, JWT
- * verification, the revocation cache, the transactional outbox, health and metrics.
+ * verification, the revocation cache, the transactional outbox, the `api` settings and their live
+ * follower, CORS, the per-client rate limit, health and metrics.
  */
 export * from './errors/error-catalogue';
 export * from './errors/app-error';
@@ -33,6 +34,24 @@ export * from './auth/authenticator';
 export * from './outbox/outbox';
 export * from './outbox/outbox-relay';
 export * from './outbox/outbox-channel';
+export * from './redis/channel-subscription';
+export * from './settings/setting-definition';
+export * from './settings/api.settings';
+export * from './settings/bench.settings';
+export * from './settings/setting-env';
+export * from './settings/setting-mask';
+export * from './settings/effective-value';
+export * from './settings/settings-events';
+export * from './settings/settings-relay';
+export * from './settings/stored-settings';
+export * from './settings/events-subscription';
+export * from './settings/revision-dedupe';
+export * from './settings/settings-follower';
+export * from './settings/api-settings-view';
+export * from './settings/api-settings-config';
+export * from './settings/service-settings';
+export * from './http/cors';
+export * from './http/client-rate-limit';
 export * from './ops/clock';
 export * from './ops/health';
 export * from './ops/metrics';

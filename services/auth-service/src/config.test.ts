@@ -17,30 +17,40 @@ function problems(env: Record<string, string>): string[] {
 }
 
 describe('auth-service config', () => {
-  it('when ACCESS_TOKEN_TTL_SECONDS exceeds JWT_MAX_ACCESS_TTL_SECONDS, refuses to start naming it', () => {
-    const found = problems({ ACCESS_TOKEN_TTL_SECONDS: '1801', JWT_MAX_ACCESS_TTL_SECONDS: '1800' });
+  it('when JWT_EXPIRY_MINUTES exceeds JWT_MAX_ACCESS_TTL_SECONDS / 60, refuses to start naming it', () => {
+    const found = problems({ JWT_EXPIRY_MINUTES: '31', JWT_MAX_ACCESS_TTL_SECONDS: '1800' });
 
-    expect(found).toEqual([expect.stringMatching(/^ACCESS_TOKEN_TTL_SECONDS: .*JWT_MAX_ACCESS_TTL_SECONDS/)]);
+    expect(found).toEqual([expect.stringMatching(/^JWT_EXPIRY_MINUTES: .*api\.jwt_expiry_minutes/)]);
   });
 
-  it('accepts an ACCESS_TOKEN_TTL_SECONDS equal to JWT_MAX_ACCESS_TTL_SECONDS', () => {
-    const config = readConfig({
-      ...REQUIRED,
-      ACCESS_TOKEN_TTL_SECONDS: '1800',
-      JWT_MAX_ACCESS_TTL_SECONDS: '1800',
-    });
+  it('accepts a JWT_EXPIRY_MINUTES equal to JWT_MAX_ACCESS_TTL_SECONDS / 60', () => {
+    const config = readConfig({ ...REQUIRED, JWT_EXPIRY_MINUTES: '30', JWT_MAX_ACCESS_TTL_SECONDS: '1800' });
 
-    expect(config.ACCESS_TOKEN_TTL_SECONDS).toBe(1800);
+    expect(config.SETTINGS_ENV.get('jwt_expiry_minutes')).toBe(30);
+  });
+
+  it('when the old ACCESS_TOKEN_TTL_SECONDS is set, refuses to start naming its replacement', () => {
+    const found = problems({ ACCESS_TOKEN_TTL_SECONDS: '900' });
+
+    expect(found).toEqual([
+      expect.stringMatching(/^ACCESS_TOKEN_TTL_SECONDS: replaced by JWT_EXPIRY_MINUTES/),
+    ]);
+  });
+
+  it('when MIN_PASSWORD_LENGTH is below the floor of 12, refuses to start naming it', () => {
+    const found = problems({ MIN_PASSWORD_LENGTH: '8' });
+
+    expect(found).toEqual([expect.stringMatching(/^MIN_PASSWORD_LENGTH: /)]);
   });
 
   it('reports the token-lifetime bound together with an unrelated bad key', () => {
     const found = problems({
-      ACCESS_TOKEN_TTL_SECONDS: '1801',
+      JWT_EXPIRY_MINUTES: '31',
       JWT_MAX_ACCESS_TTL_SECONDS: '1800',
       LOG_LEVEL: 'loud',
     });
 
-    expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['ACCESS_TOKEN_TTL_SECONDS', 'LOG_LEVEL']);
+    expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['JWT_EXPIRY_MINUTES', 'LOG_LEVEL']);
   });
 
   it('listens for sibling services on 4111 by default', () => {

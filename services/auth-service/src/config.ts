@@ -1,4 +1,12 @@
-import { baseEnvSchema, envInt, envPort, loadConfig, withBaseRules } from '@concord/common';
+import {
+  baseEnvSchema,
+  envInt,
+  envPort,
+  loadConfig,
+  loadConfigWithApiSettings,
+  withBaseRules,
+  type WithApiSettingsEnv,
+} from '@concord/common';
 import { z } from 'zod';
 
 const DAY = 86_400;
@@ -14,14 +22,16 @@ const checkedSchema = withBaseRules(
         32,
         'at least 32 characters (HMAC key deriving rotated refresh tokens; shared by every auth replica)',
       ),
-    // At most JWT_MAX_ACCESS_TTL_SECONDS (checked below), which every verifier enforces.
-    ACCESS_TOKEN_TTL_SECONDS: envInt(900, 30, 86_400),
+    // Replaced by JWT_EXPIRY_MINUTES (the `api` setting jwt_expiry_minutes, DESIGN.md section 7):
+    // refused rather than ignored, so an operator who still sets it learns that it has no effect.
+    ACCESS_TOKEN_TTL_SECONDS: z
+      .undefined({ error: 'replaced by JWT_EXPIRY_MINUTES (minutes; the jwt_expiry_minutes setting)' })
+      .optional(),
     REFRESH_GRACE_SECONDS: envInt(10, 0, 10),
     SESSION_IDLE_TIMEOUT_SECONDS: envInt(7 * DAY, 300, 90 * DAY),
     SESSION_ABSOLUTE_LIFETIME_SECONDS: envInt(30 * DAY, 600, 365 * DAY),
     SESSION_RETENTION_SECONDS: envInt(30 * DAY, 0, 3_650 * DAY),
     SESSION_CLEANUP_INTERVAL_SECONDS: envInt(3_600, 1, DAY),
-    MIN_PASSWORD_LENGTH: envInt(12, 8, 128),
     ARGON2_MEMORY_KIB: envInt(19_456, 19_456, 1_048_576),
     ARGON2_TIME_COST: envInt(2, 2, 10),
     ARGON2_PARALLELISM: envInt(1, 1, 16),
@@ -52,16 +62,8 @@ const checkedSchema = withBaseRules(
   }
 });
 
-/** Cross-key bounds on token lifetime and ports; the values may be unparsed when other keys failed. */
+/** Cross-key bounds on ports; the values may be unparsed when other keys failed. */
 function checkLimits(env: Partial<Record<string, unknown>>, ctx: z.RefinementCtx): void {
-  const { ACCESS_TOKEN_TTL_SECONDS: ttl, JWT_MAX_ACCESS_TTL_SECONDS: max } = env;
-  if (typeof ttl === 'number' && typeof max === 'number' && ttl > max) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['ACCESS_TOKEN_TTL_SECONDS'],
-      message: 'must not exceed JWT_MAX_ACCESS_TTL_SECONDS: verifiers would refuse every token',
-    });
-  }
   const internal = env.INTERNAL_PORT;
   if (typeof internal === 'number' && internal !== 0 && [env.PORT, env.METRICS_PORT].includes(internal)) {
     ctx.addIssue({
@@ -78,11 +80,16 @@ const schema = checkedSchema.superRefine(checkLimits, {
 });
 
 /** auth-service configuration, parsed once at start. */
-export type Config = Readonly<z.output<typeof schema>>;
+export type Config = WithApiSettingsEnv<z.output<typeof schema>>;
 
-/** Parses and freezes the environment; throws a ConfigError naming every bad key. */
+/**
+ * Parses and freezes the environment; throws a ConfigError naming every bad key. The token
+ * lifetime (`JWT_EXPIRY_MINUTES`, at most `JWT_MAX_ACCESS_TTL_SECONDS` / 60) and the minimum
+ * password length (`MIN_PASSWORD_LENGTH`, 12–128) are `api` settings: their env values are this
+ * process's defaults, checked against the settings' own bounds, and a stored value wins.
+ */
 export function readConfig(env: Record<string, string | undefined>): Config {
-  return loadConfig(schema, env);
+  return loadConfigWithApiSettings(schema, env);
 }
 
 const keysCliSchema = baseEnvSchema({ service: 'keys-cli', port: 0, metricsPort: 0 }).pick({

@@ -45,7 +45,7 @@ function milliseconds(text: string | undefined, name: string, fallback: number):
 /**
  * Default retire delay: the longest any verifier accepts a token signed just before the rotation,
  * `JWT_MAX_ACCESS_TTL_SECONDS` (verifiers refuse `exp - iat` above it) plus the clock tolerance.
- * Not `ACCESS_TOKEN_TTL_SECONDS`: the lifetime actually issued can change (the live
+ * Not `JWT_EXPIRY_MINUTES`: the lifetime actually issued can change (the live
  * `jwt_expiry_minutes` setting), the bound cannot without a restart of every verifier.
  */
 function defaultMaxTokenAgeMs(env: Record<string, string | undefined>): number {

@@ -1,4 +1,5 @@
 import {
+  apiAuthPolicy,
   createOutboxRelay,
   createRedisRateLimiter,
   revocationKeys,
@@ -7,6 +8,7 @@ import {
   type RunningService,
   type ServiceContext,
   type ServiceParts,
+  type ServiceSettings,
   type StartOptions,
 } from '@concord/common';
 import { createPrismaClient } from '@concord/db';
@@ -46,8 +48,12 @@ export interface RunningAuthService extends RunningService {
  * repositories, the revocation publisher and its outbox relay, the domain services, the public and
  * internal apps, and the session cleanup job.
  */
-async function wire(ctx: ServiceContext<Config> & { pool: Pool }): Promise<ServiceParts> {
+async function wire(
+  ctx: ServiceContext<Config> & { pool: Pool; settings: ServiceSettings },
+): Promise<ServiceParts> {
   const { config, clock, logger, pool, redis, metrics } = ctx;
+  // jwt_expiry_minutes and min_password_length, live: the next token and the next password set.
+  const live = apiAuthPolicy(ctx.settings.follower);
   const ring = await loadKeyRing(config.JWT_KEYS_FILE, { logger });
   ctx.onStop('close the key ring', () => ring.close());
   const sessionRepo = createSessionRepository(pool);
@@ -91,7 +97,7 @@ async function wire(ctx: ServiceContext<Config> & { pool: Pool }): Promise<Servi
   const verifier = ctx.createTokenVerifier(ring);
   const authenticator = ctx.createAuthenticator(verifier);
   const policy = {
-    accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    accessTtlSeconds: live.accessTtlSeconds,
     idleTimeoutSeconds: config.SESSION_IDLE_TIMEOUT_SECONDS,
     absoluteLifetimeSeconds: config.SESSION_ABSOLUTE_LIFETIME_SECONDS,
     refreshGraceSeconds: config.REFRESH_GRACE_SECONDS,
@@ -108,7 +114,7 @@ async function wire(ctx: ServiceContext<Config> & { pool: Pool }): Promise<Servi
     clock,
     logger,
   });
-  const minPasswordLength = () => config.MIN_PASSWORD_LENGTH;
+  const { minPasswordLength } = live;
   const throttleRejections = metrics.counter(
     'concord_login_throttle_rejections_total',
     'Login and password-change attempts refused before the password was verified, by budget',
@@ -241,7 +247,7 @@ export async function startAuthService(
 ): Promise<RunningAuthService> {
   const running = await startService(
     config,
-    { name: 'auth-service', features: { database: {} }, build: wire },
+    { name: 'auth-service', features: { database: {}, settings: {} }, build: wire },
     options,
   );
   return Object.assign(running, { internalPort: running.ports.internal! });

@@ -1,4 +1,10 @@
-import { baseEnvSchema, envInt, loadConfig, withTlsPairing } from '@concord/common';
+import {
+  baseEnvSchema,
+  envInt,
+  loadConfigWithApiSettings,
+  withTlsPairing,
+  type WithApiSettingsEnv,
+} from '@concord/common';
 import { z } from 'zod';
 
 const schema = withTlsPairing(
@@ -34,9 +40,9 @@ const schema = withTlsPairing(
 });
 
 /** realtime-service configuration, parsed once at start. */
-export type Config = Readonly<z.output<typeof schema>>;
+export type Config = WithApiSettingsEnv<z.output<typeof schema>>;
 
-/** Parses and freezes the environment; throws a ConfigError naming every bad key. */
+/** Parses and freezes the environment; throws a ConfigError naming every bad key (api settings included). */
 export function readConfig(env: Record<string, string | undefined>): Config {
-  return loadConfig(schema, env);
+  return loadConfigWithApiSettings(schema, env);
 }

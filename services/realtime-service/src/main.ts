@@ -1,15 +1,16 @@
 import {
   runService,
   startService,
+  benchSettings,
   type Authenticator,
   type RunningService,
   type ServiceContext,
   type ServiceParts,
+  type ServiceSettings,
   type StartOptions,
 } from '@concord/common';
 import { createApp } from './app';
 import { readConfig, type Config } from './config';
-import { eventsChannel, subscribeConcordEvents } from './data-access/concord-events.consumer';
 import { createRedisPresenceStore } from './data-access/presence.store';
 import { createPresenceTracker } from './domain/presence-tracker';
 import { createUuidV7 } from './domain/uuid-v7';
@@ -24,7 +25,9 @@ export type RunningRealtimeService = RunningService;
  * the Socket.IO server on the bootstrap's public server, the Concord events consumer, and a drain
  * that moves the sockets to other nodes.
  */
-async function wire(ctx: ServiceContext<Config> & { authenticator: Authenticator }): Promise<ServiceParts> {
+async function wire(
+  ctx: ServiceContext<Config> & { authenticator: Authenticator; settings: ServiceSettings },
+): Promise<ServiceParts> {
   const { config, clock, logger, redis, metrics, authenticator } = ctx;
   const presenceStore = createRedisPresenceStore({
     clients: redis,
@@ -81,12 +84,9 @@ async function wire(ctx: ServiceContext<Config> & { authenticator: Authenticator
     onFlood: () => floods.inc(),
   });
   await presenceStore.onTransition((transition) => rt.emitPresence(transition));
-  await subscribeConcordEvents({
-    clients: redis,
-    channel: eventsChannel(config.REDIS_PREFIX),
-    logger,
-    handlers: { settingsChanged: (event) => rt.emitSettingsChanged(event) },
-  });
+  // The shared follower dedupes per key and re-reads Postgres on every resubscribe, so each socket
+  // subscribed to `settings` on this node gets each committed change once, missed ones included.
+  ctx.settings.follower.onEvent((event) => rt.emitSettingsChanged(event));
 
   let presenceUsers = 0;
   metrics.gauge('concord_realtime_sockets', 'Sockets connected to this node', () => rt.sockets());
@@ -139,7 +139,12 @@ export function startRealtimeService(
 ): Promise<RunningRealtimeService> {
   return startService(
     config,
-    { name: 'realtime-service', features: { remoteJwks: true }, build: wire },
+    {
+      name: 'realtime-service',
+      // `bench` too: its changes are re-broadcast to `settings` subscribers like any other.
+      features: { remoteJwks: true, settings: { namespaces: [benchSettings()] } },
+      build: wire,
+    },
     options,
   );
 }

@@ -1,5 +1,7 @@
+import type { SettingsChangedEvent } from '@concord/client';
 import { Pool } from 'pg';
 import { startPrivateRedis, type PrivateRedis } from '../../../test/support/private-redis';
+import { storeSetting, type StoredChange } from '../../../test/support/stored-setting';
 import {
   collect,
   eventually,
@@ -76,4 +78,35 @@ it('re-asserts every live socket after a Redis restart, so presence is whole aga
     RECOVERY_BOUND_MS,
     'presence was not re-asserted after the restart',
   );
+}, 60_000);
+
+it('delivers a settings change committed while Redis was down to settings subscribers on both nodes, once', async () => {
+  const [a, b] = [await cluster.user(), await cluster.user()];
+  const sockets = [cluster.connect(0, a.token), cluster.connect(1, b.token)];
+  await Promise.all(sockets.map((s) => s.connected()));
+  for (const s of sockets) await s.subscribe('settings');
+  const seen = sockets.map((s) => collect<SettingsChangedEvent>(s, 'settings.changed'));
+  const key = `restart_${Date.now()}`;
+  let committed: StoredChange | undefined;
+
+  // Committed while no message can be published: only the re-read after the resubscribe finds it.
+  await restartRedis(async () => {
+    const pool = new Pool({ connectionString: cluster.auth.db.url, max: 1 });
+    try {
+      committed = await storeSetting(pool, { namespace: 'bench', key, value: 5 });
+    } finally {
+      await pool.end();
+    }
+  });
+
+  await eventually(
+    async () => seen.every((events) => events.some((e) => e.key === key)),
+    RECOVERY_BOUND_MS,
+    'the change was not delivered after the restart',
+  );
+  await sleep(300);
+  expect(seen.map((events) => events.filter((e) => e.key === key).map((e) => e.revision))).toEqual([
+    [committed!.revision],
+    [committed!.revision],
+  ]);
 }, 60_000);

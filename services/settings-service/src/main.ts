@@ -1,5 +1,8 @@
 import {
+  apiSettings,
+  benchSettings,
   runService,
+  SETTINGS_CHANGED,
   startService,
   type RunningService,
   type ServiceContext,
@@ -10,9 +13,8 @@ import {
 import type { Pool } from 'pg';
 import { createApp } from './app';
 import { readConfig, type Config } from './config';
+import { createSettingsEventsRelay, kickingAfterCommit } from './data-access/settings-events.relay';
 import { createSettingsRepository } from './data-access/settings.repository';
-import { apiSettings } from './domain/api.settings';
-import { benchSettings } from './domain/bench.settings';
 import { createSettingRegistry, RegistryError, type SettingRegistry } from './domain/setting-registry';
 import { createSettingsReader } from './domain/settings-reader';
 import { createSettingsWriter } from './domain/settings-writer';
@@ -21,16 +23,33 @@ import { createSettingsWriter } from './domain/settings-writer';
 export type RunningSettingsService = RunningService;
 
 /** settings-service's wiring, called by the shared bootstrap with the clients it built. */
-function wire(
+async function wire(
   ctx: ServiceContext<Config> & { pool: Pool; authenticator: Authenticator },
   registry: SettingRegistry,
-): ServiceParts {
-  const { config } = ctx;
+): Promise<ServiceParts> {
+  const { config, metrics } = ctx;
+  // Every committed change's event is written by its own CAS statement (events: 'outbox') and
+  // published after the commit by any replica's relay (docs/decisions/009-outbox.md).
+  const relay = config.SETTINGS_OUTBOX_RELAY
+    ? createSettingsEventsRelay({
+        pool: ctx.pool,
+        redis: ctx.redis.commands,
+        prefix: config.REDIS_PREFIX,
+        logger: ctx.logger,
+        pollIntervalMs: config.SETTINGS_OUTBOX_POLL_INTERVAL_MS,
+      })
+    : undefined;
+  if (relay) {
+    await ctx.background('the settings.changed outbox relay', relay);
+    metrics.gauge(
+      'concord_settings_outbox_lag_seconds',
+      'Age of the oldest settings.changed event not yet published (outbox)',
+      () => relay.backlog(SETTINGS_CHANGED).oldestAgeMs / 1000,
+    );
+  }
   const context = {
     registry,
-    // TODO(outbox merge): `events: 'outbox'` once migration 20261201000100_outbox (libs/common's
-    // outbox module) is on this branch, plus its relay publishing to `{REDIS_PREFIX}events`.
-    store: createSettingsRepository(ctx.pool, { events: 'none' }),
+    store: kickingAfterCommit(createSettingsRepository(ctx.pool, { events: 'outbox' }), relay),
     envValues: config.SETTINGS_ENV,
   };
   return {
@@ -62,7 +81,11 @@ export async function startSettingsService(
     config,
     {
       name: 'settings-service',
-      features: { database: { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS }, remoteJwks: true },
+      features: {
+        database: { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS },
+        remoteJwks: true,
+        settings: {},
+      },
       build: (ctx) => wire(ctx, registry),
     },
     options,

@@ -208,6 +208,11 @@ describe('security floors: no writer, ceo included, goes below them', () => {
   });
 
   it('with JWT_MAX_ACCESS_TTL_SECONDS=1800, jwt_expiry_minutes stops at 30', async () => {
+    // Back to the default lifetime first: auth-service applies a stored jwt_expiry_minutes live, and a
+    // token living longer than this replica's 1800 s bound would be refused (401) before any 422.
+    const admin = await h.user('ceo');
+    await h.http(0).delete('/api/v1/settings/api/jwt_expiry_minutes').set('Authorization', bearer(admin));
+    await new Promise((r) => setTimeout(r, 1_000));
     const { url } = await h.startReplica({ JWT_MAX_ACCESS_TTL_SECONDS: '1800' });
     const ceo = await h.user('ceo');
     const agent = (await import('supertest')).default(url);

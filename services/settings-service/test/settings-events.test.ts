@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { apiSettings, benchSettings, settingsChangedEvent } from '@concord/common';
 import { createTestDatabase, type TestDatabase } from '@concord/db';
 import { Pool } from 'pg';
 import { createSettingsRepository } from '../src/data-access/settings.repository';
-import { apiSettings } from '../src/domain/api.settings';
-import { benchSettings } from '../src/domain/bench.settings';
 import { createSettingRegistry } from '../src/domain/setting-registry';
 import { createSettingsWriter, type SettingsWriter, type Writer } from '../src/domain/settings-writer';
 
@@ -33,7 +32,7 @@ function writer(role: Writer['role'] = 'ceo'): Writer {
 
 async function eventsOf(key: string) {
   const result = await pool.query<{ topic: string; payload: Record<string, unknown> }>(
-    "SELECT topic, payload FROM outbox WHERE payload->>'key' = $1 ORDER BY id",
+    "SELECT topic, payload FROM outbox WHERE payload->'data'->>'key' = $1 ORDER BY id",
     [key],
   );
   return result.rows;
@@ -51,16 +50,27 @@ describe('settings.changed through the outbox, in the statement of the change', 
         topic: 'settings.changed',
         payload: {
           type: 'settings.changed',
-          namespace: 'bench',
-          key,
-          value: 3,
-          etag: `"${result.resource.revision}"`,
-          revision: result.resource.revision,
-          updated_by: who.sub,
-          updated_at: result.resource.updated_at,
+          data: {
+            namespace: 'bench',
+            key,
+            value: 3,
+            etag: `"${result.resource.revision}"`,
+            revision: result.resource.revision,
+            updated_by: who.sub,
+            updated_at: result.resource.updated_at,
+          },
         },
       },
     ]);
+  });
+
+  it('an applied change writes an event the shared envelope accepts (what the relay publishes)', async () => {
+    const key = `evt_${randomUUID().slice(0, 8)}`;
+
+    await settings.put({ namespace: 'bench', key, value: 4, preconditions: {}, writer: writer() });
+
+    const [event] = await eventsOf(key);
+    expect(settingsChangedEvent.safeParse(event?.payload).success).toBe(true);
   });
 
   it('a sensitive value is masked in the event', async () => {
@@ -76,7 +86,7 @@ describe('settings.changed through the outbox, in the statement of the change', 
     });
 
     const [event] = (await eventsOf('ssl_keyfile')).slice(-1);
-    expect(event?.payload.value).toBe('[redacted]');
+    expect((event?.payload.data as { value: unknown }).value).toBe('[redacted]');
     expect(JSON.stringify(await eventsOf('ssl_keyfile'))).not.toContain('secret-key');
   });
 
@@ -93,7 +103,7 @@ describe('settings.changed through the outbox, in the statement of the change', 
     });
 
     await expect(refused).rejects.toMatchObject({ error: 'VERSION_CONFLICT' });
-    expect((await eventsOf(key)).map((e) => e.payload.value)).toEqual([1]);
+    expect((await eventsOf(key)).map((e) => (e.payload.data as { value: unknown }).value)).toEqual([1]);
   });
 
   it('a batch rolled back by one stale item writes no event for any item', async () => {
@@ -120,6 +130,6 @@ describe('settings.changed through the outbox, in the statement of the change', 
 
     await settings.reset({ namespace: 'bench', key, preconditions: {}, writer: writer() });
 
-    expect((await eventsOf(key)).map((e) => e.payload.value)).toEqual([5, null]);
+    expect((await eventsOf(key)).map((e) => (e.payload.data as { value: unknown }).value)).toEqual([5, null]);
   });
 });

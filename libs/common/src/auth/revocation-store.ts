@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from '../logging/logger';
+import { watchChannelSubscription } from '../redis/channel-subscription';
 import type { RedisClients } from '../redis/redis-clients';
 import {
   parseRevocationMessage,
@@ -68,15 +69,7 @@ export function createRedisRevocationStore(
       });
     },
     onConnectionChange(h) {
-      clients.subscriber.on('close', () => h('down'));
-      // ioredis re-sends SUBSCRIBE on reconnect without waiting for the reply; subscribing again and
-      // awaiting it guarantees the channel is live before the snapshot is re-read (subscribe-then-load).
-      clients.subscriber.on('ready', () => {
-        clients.subscriber.subscribe(keys.channel).then(
-          () => h('up'),
-          (err: unknown) => logger.error({ err }, 'revocation channel resubscribe failed'),
-        );
-      });
+      watchChannelSubscription({ clients, channel: keys.channel, logger, onChange: h });
     },
     async readSnapshot(minExp) {
       const reply = snapshotReply.parse(

@@ -73,7 +73,11 @@ export async function openServiceClients(
   },
 ): Promise<ServiceClients> {
   const { logger, owned } = deps;
-  const pool = features.database ? createPgPool(config.DATABASE_URL, logger, features.database) : undefined;
+  // The settings follower reads Postgres too (no service calls settings-service).
+  const pool =
+    features.database || features.settings
+      ? createPgPool(config.DATABASE_URL, logger, features.database ?? {})
+      : undefined;
   if (pool) owned.add('close the Postgres pool', () => pool.end());
   const redis = await createRedisClients(config.REDIS_URL, logger, config.REPLICA_ID);
   owned.add('close Redis', () => redis.close());

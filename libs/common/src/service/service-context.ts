@@ -16,9 +16,16 @@ import type { Clock } from '../ops/clock';
 import type { Metrics } from '../ops/metrics';
 import type { PgPoolOptions } from '../pg/pg-pool';
 import type { RedisClients } from '../redis/redis-clients';
+import type { NamespaceDefinition } from '../settings/setting-definition';
+import type { ServiceSettings } from '../settings/service-settings';
 
 /** The canonical keys every service's config has (DESIGN.md section 7); each `Config` extends it. */
-export type ServiceConfig = Readonly<z.output<ReturnType<typeof baseEnvSchema>>>;
+export type ServiceConfig = Readonly<
+  z.output<ReturnType<typeof baseEnvSchema>> & {
+    /** The `api` settings this process's environment pins (loadConfigWithApiSettings), by key. */
+    SETTINGS_ENV?: ReadonlyMap<string, unknown>;
+  }
+>;
 
 /** What a service asks the bootstrap to build for it besides what every service gets. */
 export interface ServiceFeatures {
@@ -30,6 +37,14 @@ export interface ServiceFeatures {
    * (`ctx.createTokenVerifier(ring)`).
    */
   remoteJwks?: true;
+  /**
+   * The `api` settings (DESIGN.md section 5), which every Concord service applies: a settings
+   * follower (`ctx.settings`) started before anything else is built, the restart keys it read
+   * (`server_host`, `trusted_proxies`, `ssl_*`: the listeners and the client-IP resolver use them
+   * where the environment does not pin them), CORS on every request, and the per-client rate limit
+   * in every authenticator's `requireAuth`. Needs Postgres (a pool is opened for it).
+   */
+  settings?: { namespaces?: readonly NamespaceDefinition[] };
 }
 
 /** Registers a shutdown step; see {@link ServiceContext.onStop}. */
@@ -95,7 +110,8 @@ export type ContextOf<C extends ServiceConfig, F extends ServiceFeatures> = Serv
   (F extends { database: PgPoolOptions } ? { readonly pool: Pool } : unknown) &
   (F extends { remoteJwks: true }
     ? { readonly verifier: TokenVerifier; readonly authenticator: Authenticator }
-    : unknown);
+    : unknown) &
+  (F extends { settings: object } ? { readonly settings: ServiceSettings } : unknown);
 
 /** A listener besides the public one, e.g. auth-service's `INTERNAL_PORT`. */
 export interface ListenerSpec {

@@ -3,12 +3,14 @@ import { createAuthenticator, type Authenticator } from '../auth/authenticator';
 import { createRemoteKeySet } from '../auth/remote-key-set';
 import type { TokenVerifier } from '../auth/token-verifier';
 import { exposureWarning } from '../config/load-config';
+import { withClientRateLimit } from '../http/client-rate-limit';
 import type { HttpFront } from '../http/service-app';
 import { createLogger, flushLogger } from '../logging/logger';
 import { createClientIpResolver } from '../net/client-ip';
 import { systemClock } from '../ops/clock';
 import { closeGracefully, createServer, listen } from '../ops/http-server';
 import { createMetricsServer } from '../ops/metrics';
+import { startServiceSettings } from '../settings/service-settings';
 import { openServiceClients, tlsFiles, tokenVerifierFactory } from './service-clients';
 import type {
   ContextOf,
@@ -27,10 +29,12 @@ const SECONDARY_GRACE_MS = 1_000;
 
 /**
  * The composition steps every service shares (DESIGN.md section 1: each service's main.ts stays
- * its only composition root and calls this with its own `build`). In order: the logger and the
- * exposure warning; the Postgres pool when asked for, the Redis clients, the metrics registry, the
- * revocation cache, the client-IP resolver and, for verifiers, the remote-JWKS verifier and
- * authenticator; then the service's `build`; then the revocation cache starts (subscribe, load) and
+ * its only composition root and calls this with its own `build`). In order: the logger; the
+ * Postgres pool when asked for, the Redis clients, the metrics registry, the revocation cache; with
+ * the `settings` feature, the settings follower, whose restart keys then set the bind address, TLS
+ * and trusted proxies where the environment does not (and CORS and the per-client rate limit join
+ * the front and every authenticator); the exposure warning, the client-IP resolver and, for
+ * verifiers, the remote-JWKS verifier and authenticator; then the service's `build`; then the revocation cache starts (subscribe, load) and
  * the public app, the extra listeners and the metrics server listen, with Concord's keep-alive
  * timeouts and optional direct TLS. A start that fails part way releases what it had built, then
  * rethrows.
@@ -53,8 +57,6 @@ export async function startService<C extends ServiceConfig, F extends ServiceFea
     replicaId: config.REPLICA_ID,
     destination: options.logDestination,
   });
-  const warning = exposureWarning(config);
-  if (warning) logger.warn(warning);
 
   // The service's stop hooks, and the bootstrap's own clients, which outlive them.
   const hooks = createShutdownSteps(logger);
@@ -72,6 +74,30 @@ export async function startService<C extends ServiceConfig, F extends ServiceFea
       onRevoked: (entries) => parts?.onRevoked?.(entries),
     });
     const { metrics, revocations } = clients;
+    // Before anything is built from them: the restart keys are read once, at start.
+    const settings = definition.features.settings
+      ? await startServiceSettings({
+          service: name,
+          pool: clients.pool!,
+          redis: clients.redis,
+          prefix: config.REDIS_PREFIX,
+          envValues: config.SETTINGS_ENV ?? new Map(),
+          maxAccessTtlSeconds: config.JWT_MAX_ACCESS_TTL_SECONDS,
+          logger,
+          metrics,
+          extraNamespaces: definition.features.settings.namespaces,
+        })
+      : undefined;
+    if (settings) owned.add('stop the settings follower', () => settings.stop());
+    const host = settings?.start.host ?? config.HOST;
+    const trustedProxies = settings?.start.trustedProxies ?? config.TRUSTED_PROXIES;
+    const tls = settings ? settings.start.tls : tlsFiles(config);
+    const warning = exposureWarning({
+      HOST: host,
+      TLS_CERT_FILE: tls?.cert,
+      TRUSTED_PROXIES: trustedProxies,
+    });
+    if (warning) logger.warn(warning);
     const http: HttpFront = {
       logger,
       metrics,
@@ -79,18 +105,21 @@ export async function startService<C extends ServiceConfig, F extends ServiceFea
         () => (draining ? 'draining' : undefined),
         () => (revocations.isLoaded() ? undefined : 'revocation snapshot not loaded'),
       ],
-      resolveClientIp: createClientIpResolver(config.TRUSTED_PROXIES),
+      resolveClientIp: createClientIpResolver(trustedProxies),
       replicaId: config.REPLICA_ID,
       exposeReplicaHeader: config.EXPOSE_REPLICA_HEADER,
       slowRequestMs: config.SLOW_REQUEST_MS,
-      middleware: [],
+      // CORS first: a preflight carries no token and must be answered before anything refuses it.
+      middleware: settings ? [settings.cors] : [],
     };
-    const tls = tlsFiles(config);
     const server = createServer(undefined, tls);
     servers.push(server);
     const createVerifier = tokenVerifierFactory(config, clock);
-    const authenticate = (verifier: TokenVerifier): Authenticator =>
-      createAuthenticator(verifier, revocations);
+    // Every authenticated API request of every service passes the general per-client limit.
+    const authenticate = (verifier: TokenVerifier): Authenticator => {
+      const authenticator = createAuthenticator(verifier, revocations);
+      return settings ? withClientRateLimit(authenticator, settings.rateLimit) : authenticator;
+    };
 
     const context: ServiceContext<C> = {
       name,
@@ -121,6 +150,7 @@ export async function startService<C extends ServiceConfig, F extends ServiceFea
     };
     const features: Record<string, unknown> = {};
     if (clients.pool) features.pool = clients.pool;
+    if (settings) features.settings = settings;
     if (definition.features.remoteJwks) {
       if (config.JWKS_URL === undefined) throw new Error(`${name} verifies tokens but JWKS_URL is not set`);
       const verifier = createVerifier(createRemoteKeySet(config.JWKS_URL));
@@ -132,7 +162,7 @@ export async function startService<C extends ServiceConfig, F extends ServiceFea
 
     await revocations.start();
     server.on('request', parts.app);
-    const port = await listen(server, config.PORT, config.HOST);
+    const port = await listen(server, config.PORT, host);
     const ports: Record<string, number> = {};
     const secondary: { name: string; server: http.Server }[] = [];
     for (const spec of parts.listeners ?? []) {
@@ -141,12 +171,12 @@ export async function startService<C extends ServiceConfig, F extends ServiceFea
         tls && spec.clientCertificates === false ? { cert: tls.cert, key: tls.key } : tls,
       );
       servers.push(listener);
-      ports[spec.name] = await listen(listener, spec.port, config.HOST);
+      ports[spec.name] = await listen(listener, spec.port, host);
       secondary.push({ name: spec.name, server: listener });
     }
     const metricsServer = createMetricsServer(metrics.registry);
     servers.push(metricsServer);
-    const metricsPort = await listen(metricsServer, config.METRICS_PORT, config.HOST);
+    const metricsPort = await listen(metricsServer, config.METRICS_PORT, host);
     logger.info(
       {
         event: 'lifecycle',

@@ -17,8 +17,8 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions): Acce
   const { ring, issuer, audience, maxTtlSeconds } = options;
   return {
     async issue(claims, now, ttlSeconds) {
-      // Config bounds ACCESS_TOKEN_TTL_SECONDS already; a lifetime from anywhere else (a live
-      // setting) that slipped past it must fail loudly rather than mint tokens nobody accepts.
+      // The jwt_expiry_minutes schema bounds the lifetime already (env and stored value alike); one
+      // that slipped past it must fail loudly rather than mint tokens nobody accepts.
       if (ttlSeconds > maxTtlSeconds) {
         throw new Error(
           `access-token lifetime ${ttlSeconds} s exceeds JWT_MAX_ACCESS_TTL_SECONDS (${maxTtlSeconds})`,

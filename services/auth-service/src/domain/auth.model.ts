@@ -47,9 +47,13 @@ export interface Cursor {
   id: string;
 }
 
-/** Session timing policy, from config. */
+/** Session timing policy, from config and the live settings. */
 export interface SessionPolicy {
-  accessTtlSeconds: number;
+  /**
+   * The access-token lifetime now (`jwt_expiry_minutes`, live). Read once per grant: the lifetime
+   * recorded for the session (the revocation entry's `exp`) must be the one of the token issued.
+   */
+  accessTtlSeconds: () => number;
   idleTimeoutSeconds: number;
   absoluteLifetimeSeconds: number;
   refreshGraceSeconds: number;

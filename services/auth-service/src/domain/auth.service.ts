@@ -65,6 +65,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw rateLimited(limit.retryAfterSeconds, 'Too many refresh requests; retry later');
       if (!looksLikeRefreshToken(refreshToken)) throw new AppError('UNAUTHORIZED', 'Invalid refresh token');
       const at = new Date(clock.now());
+      const lifetimeSeconds = granter.lifetime();
       const child = deriveChildToken(deps.refreshSecret, refreshToken);
       const result = await sessions.rotate({
         tokenHash: hashRefreshToken(refreshToken),
@@ -72,12 +73,18 @@ export function createAuthService(deps: AuthServiceDeps) {
         now: at,
         idleTimeoutSeconds: policy.idleTimeoutSeconds,
         graceSeconds: policy.refreshGraceSeconds,
-        accessExpiresAt: new Date(at.getTime() + policy.accessTtlSeconds * 1000),
+        accessExpiresAt: granter.accessExpiry(at, lifetimeSeconds),
       });
       switch (result.kind) {
         case 'rotated':
         case 'grace':
-          return granter.grant(result.session, result.role, child, at);
+          return granter.grant({
+            session: result.session,
+            role: result.role,
+            refreshToken: child,
+            at,
+            lifetimeSeconds,
+          });
         case 'unknown':
           throw new AppError('UNAUTHORIZED', 'Invalid refresh token');
         case 'inactive':

@@ -77,6 +77,7 @@ export function createLoginUseCase(deps: LoginDeps) {
     if (!verified) throw invalidCredentials();
 
     const at = new Date(deps.clock.now());
+    const lifetimeSeconds = deps.granter.lifetime();
     const refreshToken = newRefreshToken();
     const expiresAt = new Date(at.getTime() + policy.absoluteLifetimeSeconds * 1000);
     const opened = await open(
@@ -87,7 +88,7 @@ export function createLoginUseCase(deps: LoginDeps) {
         userAgent: client.userAgent ? client.userAgent.slice(0, USER_AGENT_MAX) : null,
         now: at,
         expiresAt,
-        accessExpiresAt: deps.granter.accessExpiry(at, { expiresAt }),
+        accessExpiresAt: deps.granter.accessExpiry(at, lifetimeSeconds, { expiresAt }),
         refreshTokenHash: hashRefreshToken(refreshToken),
         addressBucket: verified.address,
       },
@@ -103,6 +104,12 @@ export function createLoginUseCase(deps: LoginDeps) {
       // change that committed meanwhile.
       await users.rehash(verified.user.id, verified.user.passwordHash, await hasher.hash(password));
     }
-    return deps.granter.grant(opened.session, opened.role, refreshToken, at);
+    return deps.granter.grant({
+      session: opened.session,
+      role: opened.role,
+      refreshToken,
+      at,
+      lifetimeSeconds,
+    });
   };
 }

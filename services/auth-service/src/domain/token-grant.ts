@@ -15,10 +15,26 @@ export interface TokenGrant {
 export function createGranter(deps: { issuer: AccessTokenIssuer; policy: SessionPolicy }) {
   const { issuer, policy } = deps;
   return {
-    async grant(session: SessionRecord, role: Role, refreshToken: string, at: Date): Promise<TokenGrant> {
+    /**
+     * The lifetime of the next token, read once: pass it to both {@link accessExpiry} and
+     * {@link grant}, or a live change between the two would record an `exp` earlier than the
+     * token's, and its revocation entry would be pruned while the token is still valid.
+     */
+    lifetime(): number {
+      return policy.accessTtlSeconds();
+    },
+
+    async grant(grant: {
+      session: SessionRecord;
+      role: Role;
+      refreshToken: string;
+      at: Date;
+      lifetimeSeconds: number;
+    }): Promise<TokenGrant> {
+      const { session, role, refreshToken, at } = grant;
       const absoluteLeft = Math.floor((session.expiresAt.getTime() - at.getTime()) / 1000);
       // No access token outlives its session's absolute lifetime.
-      const ttl = Math.max(1, Math.min(policy.accessTtlSeconds, absoluteLeft));
+      const ttl = Math.max(1, Math.min(grant.lifetimeSeconds, absoluteLeft));
       const accessToken = await issuer.issue(
         { sub: session.userId, sid: session.id, role, username: session.username },
         at,
@@ -33,8 +49,8 @@ export function createGranter(deps: { issuer: AccessTokenIssuer; policy: Session
       };
     },
 
-    accessExpiry(at: Date, session?: { expiresAt: Date }): Date {
-      const exp = new Date(at.getTime() + policy.accessTtlSeconds * 1000);
+    accessExpiry(at: Date, lifetimeSeconds: number, session?: { expiresAt: Date }): Date {
+      const exp = new Date(at.getTime() + lifetimeSeconds * 1000);
       return session && session.expiresAt < exp ? session.expiresAt : exp;
     },
   };

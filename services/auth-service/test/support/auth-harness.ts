@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { readConfig } from '../../src/config';
 import { startAuthService, type RunningAuthService } from '../../src/main';
+import { deleteRedisPrefix } from '../../../../test/support/redis-prefix';
 
 /** A private Ed25519 JWK in the key-file format, with its status. */
 export async function makeKey(status: 'next' | 'active' | 'retired') {
@@ -59,6 +60,9 @@ export function testServiceEnv(
     EXPOSE_REPLICA_HEADER: 'true',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? base.logLevel,
     REVOCATION_LEASE_MS: '2000',
+    // The general per-client limit (default 100 a minute) would throttle tests that send many
+    // requests as one user; tests of the limit store their own, which wins over this env value.
+    RATE_LIMIT_MAX_REQUESTS: '10000',
     ...overrides,
   };
 }
@@ -83,12 +87,7 @@ export async function runCleanup(steps: (() => Promise<unknown> | unknown)[]): P
 export async function dropRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteRedisPrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }

@@ -92,6 +92,9 @@ export async function startRealtimeCluster(options: RealtimeClusterOptions = {})
     METRICS_PORT: '0',
     REDIS_URL: auth.redisUrl,
     REDIS_PREFIX: auth.prefix,
+    // The settings follower reads the stored settings from the shared Postgres.
+    DATABASE_URL: auth.db.url,
+    RATE_LIMIT_MAX_REQUESTS: '10000', // tests of the limit store their own (stored wins)
     TRUSTED_PROXIES: '127.0.0.2/32',
     JWKS_URL: `${auth.urls[0]}/.well-known/jwks.json`,
     REVOCATION_LEASE_MS: auth.env.REVOCATION_LEASE_MS ?? '2000',

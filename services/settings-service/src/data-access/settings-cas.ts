@@ -26,15 +26,17 @@ const HISTORY_CTE = `history AS (
       FROM changed c
   )`;
 
-/** The event as the relay publishes it on `{REDIS_PREFIX}events`; `value` is masked by the domain ($12). */
+/**
+ * The event as the relay publishes it on `{REDIS_PREFIX}events`: the shared envelope
+ * `{type, data}` (libs/common settings-events.ts); `value` is masked by the domain ($12).
+ */
 const OUTBOX_CTE = `event AS (
     INSERT INTO outbox (topic, payload)
-    SELECT 'settings.changed', jsonb_build_object(
-             'type', 'settings.changed', 'namespace', c.namespace, 'key', c.key, 'value', $12::jsonb,
+    SELECT 'settings.changed', jsonb_build_object('type', 'settings.changed', 'data', jsonb_build_object(
+             'namespace', c.namespace, 'key', c.key, 'value', $12::jsonb,
              'etag', '"' || c.revision || '"', 'revision', c.revision, 'updated_by', c.updated_by,
-             'updated_at', to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-      FROM changed c
-  )`;
+             'updated_at', to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+      FROM changed c  )`;
 
 /**
  * The compare-and-set of one key, one statement (docs/decisions/010-settings-cas.md):

@@ -1,7 +1,6 @@
-import { AppError, type FieldError } from '@concord/common';
+import { AppError, type FieldError, type SettingDefinition } from '@concord/common';
 import { etagOf, parseTagCondition, toWriteCondition, type Preconditions } from './preconditions';
 import { assertMayWrite } from './setting-access';
-import type { SettingDefinition } from './setting-definition';
 import { maskValue, type SettingResource } from './setting-resource';
 import { resolveWith } from './settings-reader';
 import type { SettingChange } from './settings.ports';

@@ -1,5 +1,4 @@
-import { AppError, type Role } from '@concord/common';
-import type { SettingDefinition } from './setting-definition';
+import { AppError, type Role, type SettingDefinition } from '@concord/common';
 
 /**
  * Refuses a write `role` may not make, saying why (403, code 1001): a read-only key refuses

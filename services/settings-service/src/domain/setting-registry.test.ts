@@ -1,8 +1,11 @@
-import { AppError } from '@concord/common';
+import {
+  apiSettings,
+  benchSettings,
+  AppError,
+  defineSetting,
+  type NamespaceDefinition,
+} from '@concord/common';
 import { z } from 'zod';
-import { apiSettings } from './api.settings';
-import { benchSettings } from './bench.settings';
-import { defineSetting, type NamespaceDefinition } from './setting-definition';
 import { createSettingRegistry, RegistryError } from './setting-registry';
 
 function namespaceWith(...settings: ReturnType<typeof defineSetting>[]): NamespaceDefinition {

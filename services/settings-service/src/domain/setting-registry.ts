@@ -1,5 +1,11 @@
-import { AppError, ROLES, type Role } from '@concord/common';
-import type { CrossKeyRule, NamespaceDefinition, SettingDefinition } from './setting-definition';
+import {
+  AppError,
+  ROLES,
+  type Role,
+  type CrossKeyRule,
+  type NamespaceDefinition,
+  type SettingDefinition,
+} from '@concord/common';
 
 const NAMESPACE_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 const KEY_NAME = /^[a-z0-9_]{1,64}$/;

@@ -1,5 +1,5 @@
+import { defineSetting } from '@concord/common';
 import { z } from 'zod';
-import { defineSetting } from './setting-definition';
 import { MASKED, resolveSetting } from './setting-resource';
 import type { StoredSetting } from './settings.ports';
 

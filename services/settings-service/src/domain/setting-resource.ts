@@ -1,12 +1,18 @@
-import type { DerivedFacts, SettingDefinition } from './setting-definition';
+import {
+  effectiveValue,
+  maskSettingValue,
+  MASKED_SETTING_VALUE,
+  type DerivedFacts,
+  type SettingDefinition,
+  type SettingSource,
+} from '@concord/common';
 import type { VersionState } from './preconditions';
 import type { HistoryRecord, StoredSetting } from './settings.ports';
 
 /** What a sensitive value is shown as, everywhere (responses, history, events, logs). */
-export const MASKED = '[redacted]';
+export const MASKED = MASKED_SETTING_VALUE;
 
-/** Where a setting's effective value comes from. */
-export type SettingSource = 'stored' | 'env' | 'default';
+export type { SettingSource };
 
 /** A setting as the API shows it: the contract of DESIGN.md section 5, member for member. */
 export interface SettingResource {
@@ -37,9 +43,7 @@ export interface HistoryItem {
 }
 
 /** Masks a sensitive value; null ("at the default") stays null, it gives nothing away. */
-export function maskValue(def: SettingDefinition, value: unknown): unknown {
-  return def.sensitive && value !== null && value !== undefined ? MASKED : value;
-}
+export const maskValue = maskSettingValue;
 
 /** Inputs of {@link resolveSetting}. */
 export interface ResolveInput {
@@ -59,7 +63,6 @@ export interface ResolveInput {
 export function resolveSetting(input: ResolveInput): { resource: SettingResource; state: VersionState } {
   const { def, row } = input;
   const stored = row !== undefined && row.value !== null ? { value: row.value } : undefined;
-  const env = input.envValue === undefined ? undefined : { value: input.envValue };
   let value: unknown;
   let source: SettingSource;
   let revision = row?.revision ?? 0;
@@ -71,10 +74,7 @@ export function resolveSetting(input: ResolveInput): { resource: SettingResource
     revision = value === def.default ? 0 : 1;
     source = revision === 0 ? 'default' : 'stored';
   } else {
-    const order = def.restartRequired ? [env, stored] : [stored, env];
-    const winner = order.find((candidate) => candidate !== undefined);
-    value = winner ? winner.value : def.default;
-    source = winner === undefined ? 'default' : winner === stored ? 'stored' : 'env';
+    ({ value, source } = effectiveValue(def, { stored: stored?.value, env: input.envValue }));
   }
   return {
     resource: {

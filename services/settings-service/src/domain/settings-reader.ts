@@ -1,8 +1,7 @@
-import { AppError } from '@concord/common';
+import { AppError, type SettingDefinition } from '@concord/common';
 import type { VersionState } from './preconditions';
 import { etagOf } from './preconditions';
 import { historyItem, resolveSetting, type HistoryItem, type SettingResource } from './setting-resource';
-import type { SettingDefinition } from './setting-definition';
 import type { SettingRegistry } from './setting-registry';
 import type { SettingsStore, StoredSetting } from './settings.ports';
 

@@ -1,5 +1,11 @@
-import { AppError, zodFieldErrors, type FieldError, type Role } from '@concord/common';
-import type { CrossKeyRule, SettingDefinition } from './setting-definition';
+import {
+  AppError,
+  zodFieldErrors,
+  type FieldError,
+  type Role,
+  type CrossKeyRule,
+  type SettingDefinition,
+} from '@concord/common';
 import type { SettingsContext } from './settings-reader';
 import type { BatchGuard, StoredSetting } from './settings.ports';
 

@@ -69,6 +69,7 @@ export async function startSettingsHarness(
     EXPOSE_REPLICA_HEADER: 'true',
     REVOCATION_LEASE_MS: auth.env.REVOCATION_LEASE_MS ?? '2000',
     SETTINGS_BENCH_NAMESPACE: 'true',
+    RATE_LIMIT_MAX_REQUESTS: '10000', // tests of the limit store their own (stored wins)
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
     ...options.env,
   };

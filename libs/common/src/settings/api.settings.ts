@@ -1,4 +1,5 @@
-import { parseCidr, type FieldError } from '@concord/common';
+import type { FieldError } from '../errors/app-error';
+import { parseCidr } from '../net/trusted-proxies';
 import { z } from 'zod';
 import { defineSetting, type CrossKeyRule, type NamespaceDefinition } from './setting-definition';
 

@@ -1,4 +1,5 @@
-import type { FieldError, Role } from '@concord/common';
+import type { Role } from '../auth/token-verifier';
+import type { FieldError } from '../errors/app-error';
 import type { z } from 'zod';
 
 /** Facts a derived setting is computed from (read from Postgres on demand). */

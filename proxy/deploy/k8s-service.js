@@ -3,7 +3,8 @@
 // The Kubernetes objects of one service of the list: Deployment, Service, HPA, PDB and its
 // NetworkPolicy (DESIGN.md section 8), plus the env file of its own ConfigMap.
 
-const { yamlDocument } = require('./yaml-file');
+const { yamlDocument, yamlStream } = require('./yaml-file');
+const { k8sUpstreamServiceName } = require('../gateway/container-config');
 
 /**
  * @typedef {import('../service-list/service-list').ServiceDefinition} ServiceDefinition
@@ -263,7 +264,7 @@ function deployment(s, provider) {
 
 /** @param {ServiceDefinition} s */
 function service(s) {
-  return yamlDocument(
+  const clusterIp = yamlDocument(
     {
       apiVersion: 'v1',
       kind: 'Service',
@@ -288,6 +289,36 @@ function service(s) {
           ? ''
           : ` and the JWKS_URL of the verifiers (${s.name}:${s.ports.internal})`) +
         '.\nMetrics are scraped per pod; the port is named here for ServiceMonitors.',
+    },
+  );
+  if (s.gateway.affinity !== 'client-address') return clusterIp;
+  return yamlStream([clusterIp, podsService(s)]);
+}
+
+/**
+ * The headless Service of a service whose clients must keep reaching one pod (Engine.IO
+ * long-polling): its DNS name resolves to every ready pod, so the gateway's nginx can hash clients
+ * over pods (`server ... resolve`) instead of over one ClusterIP that kube-proxy spreads.
+ * @param {ServiceDefinition} s
+ */
+function podsService(s) {
+  return yamlDocument(
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: k8sUpstreamServiceName(s), labels: labels(s) },
+      spec: {
+        clusterIP: 'None',
+        selector: { 'app.kubernetes.io/name': s.name },
+        ports: [{ name: 'http', port: s.ports.http, targetPort: 'http', protocol: 'TCP' }],
+      },
+    },
+    {
+      header:
+        `Headless: ${k8sUpstreamServiceName(s)} resolves to the ready pods themselves. The gateway's nginx\n` +
+        're-resolves it (`server ... resolve`) and keeps each client address on one pod\n' +
+        '(`hash $remote_addr consistent`), which Engine.IO long-polling needs; through the\n' +
+        'ClusterIP Service above kube-proxy would spread one client over pods.',
     },
   );
 }

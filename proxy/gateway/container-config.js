@@ -41,6 +41,20 @@ const K8S_TARGETS = Object.freeze([
   { file: 'k8s/overlays/local/gateway/nginx.conf', exposeReplicaHeader: true },
 ]);
 
+/** The namespace of k8s/ (every kustomization sets it); the gateway names Services in it. */
+const K8S_NAMESPACE = 'concord';
+/** The cluster DNS Service (CoreDNS keeps the kube-dns name), resolved by nginx at start. */
+const K8S_DNS = 'kube-dns.kube-system.svc.cluster.local';
+
+/**
+ * The Service the Kubernetes gateway proxies a service to: the headless `<name>-pods` Service for a
+ * service with client-address affinity (proxy/deploy renders it), the ClusterIP Service otherwise.
+ * @param {ServiceDefinition} service
+ */
+function k8sUpstreamServiceName(service) {
+  return service.gateway.affinity === 'client-address' ? `${service.name}-pods` : service.name;
+}
+
 /**
  * The compose container name of replica `n` (1-based) of a service; docker-compose.yml
  * (proxy/deploy) names its services the same way.
@@ -107,10 +121,18 @@ function k8sGatewayOptions(variant, services = readServiceList()) {
     // CIDR, and NetworkPolicy admits only gateway pods to their http ports.
     proxyBind: '0.0.0.0',
     services: gatewayServices(services),
-    // Each Service's name: kube-proxy spreads connections over ready pods; nginx resolves it at start.
-    // With one server per upstream, realtime's `hash $remote_addr consistent` has nothing to choose
-    // from: a client's long-polls may reach different pods (docs/operations.md, "Known limits").
-    upstreams: Object.fromEntries(services.map((s) => [s.upstream, [`${s.name}:${s.ports.http}`]])),
+    // Each Service by its cluster DNS name, re-resolved every 5 s through the cluster DNS (nginx's
+    // resolver uses no search path, hence the full name). A service whose clients must stay on one pod
+    // (realtime: Engine.IO long-polling) is reached through its headless `-pods` Service, so nginx
+    // sees every ready pod and `hash $remote_addr consistent` picks one; the others through their
+    // ClusterIP, where kube-proxy spreads connections.
+    resolver: K8S_DNS,
+    upstreams: Object.fromEntries(
+      services.map((s) => [
+        s.upstream,
+        [`${k8sUpstreamServiceName(s)}.${K8S_NAMESPACE}.svc.cluster.local:${s.ports.http}`],
+      ]),
+    ),
     exposeReplicaHeader: variant.exposeReplicaHeader,
     user: '',
   };
@@ -189,6 +211,8 @@ module.exports = {
   composeReplicaName,
   composeGatewayOptions,
   k8sGatewayOptions,
+  k8sUpstreamServiceName,
+  K8S_NAMESPACE,
   renderComposeGateway,
   renderK8sGatewayConfigs,
 };

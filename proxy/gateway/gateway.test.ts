@@ -323,6 +323,17 @@ describe('gateway rendering', () => {
       renderNginxConfig({ ...base, upstreams: { auth: ['127.0.0.1:1; include /etc/passwd'] } }),
     ).toThrow(/invalid host:port/);
     expect(() => renderNginxConfig({ ...base, tlsCert: '/tmp/x"; user nobody;' })).toThrow(/invalid tlsCert/);
+    expect(() => renderNginxConfig({ ...base, resolver: 'dns valid=1s; include /etc/passwd' })).toThrow(
+      /invalid resolver/,
+    );
+  });
+
+  it('with a resolver, re-resolves every upstream name while running; without one, resolves at start', () => {
+    const dynamic = renderNginxConfig({ ...base, resolver: 'kube-dns.kube-system.svc.cluster.local' });
+    expect(dynamic).toMatch(/^ {2}resolver kube-dns\.kube-system\.svc\.cluster\.local valid=5s ipv6=off;$/m);
+    expect(dynamic).toMatch(/^ {4}server 127\.0\.0\.1:\d+ resolve max_fails/m);
+    const fixed = renderNginxConfig(base);
+    expect(fixed).not.toMatch(/resolver|resolve /);
   });
 
   it.each([...GATEWAY_PROBLEMS, NOT_DEPLOYED_PROBLEM].map((p) => [p.location, p] as const))(

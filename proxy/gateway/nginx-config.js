@@ -43,6 +43,8 @@ const { readServiceList } = require('../service-list/service-list');
  * @property {number} [upstreamMaxFails] default 1; 0 never marks a replica down
  * @property {string} [upstreamFailTimeout] default 5s
  * @property {string} [user] worker user; defaults to `root` when this process runs as root, else unset
+ * @property {string} [resolver] DNS server nginx re-resolves upstream names with (`server ... resolve`,
+ *   nginx >= 1.27.3); unset: names are resolved once, at start
  */
 
 /**
@@ -164,6 +166,13 @@ function renderNginxConfig(opts) {
     '',
     'http {',
     '  server_tokens off;',
+    ...(o.resolver === ''
+      ? []
+      : [
+          '  # Upstream names are re-resolved while running (`server ... resolve`): pods come and go.',
+          `  resolver ${o.resolver} valid=5s ipv6=off;`,
+          '  resolver_timeout 2s;',
+        ]),
     '  default_type application/octet-stream;',
     '  tcp_nodelay on;',
     '',
@@ -238,8 +247,11 @@ function renderNginxConfig(opts) {
         '    hash $remote_addr consistent;',
       );
     }
+    const resolve = o.resolver === '' ? '' : ' resolve';
     for (const server of servers) {
-      out.push(`    server ${server} max_fails=${o.upstreamMaxFails} fail_timeout=${o.upstreamFailTimeout};`);
+      out.push(
+        `    server ${server}${resolve} max_fails=${o.upstreamMaxFails} fail_timeout=${o.upstreamFailTimeout};`,
+      );
     }
     out.push(
       "    # 60 s is below Node's keepAliveTimeout (65 s): nginx always drops an idle connection first, so it",
@@ -518,6 +530,7 @@ function problemLocation(p, retryAfterSeconds) {
  * @property {number} upstreamMaxFails
  * @property {string} upstreamFailTimeout
  * @property {string} user
+ * @property {string} resolver
  */
 
 /**
@@ -571,6 +584,7 @@ function normalizeOptions(opts) {
     upstreamMaxFails: integer('upstreamMaxFails', opts.upstreamMaxFails ?? 1, 0),
     upstreamFailTimeout: match('upstreamFailTimeout', opts.upstreamFailTimeout ?? '5s', /^\d+(ms|s|m)?$/),
     user: match('user', opts.user ?? (isRoot ? 'root' : ''), /^([a-z_][a-z0-9_-]*( [a-z_][a-z0-9_-]*)?)?$/),
+    resolver: match('resolver', opts.resolver ?? '', /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])?$/),
   };
   if (!path.isAbsolute(o.runDir)) throw new Error('renderNginxConfig: runDir must be absolute');
   return o;

@@ -497,11 +497,30 @@ describe('kubectl kustomize: the nginx gateway', () => {
       const ms = built[name] ?? [];
       const conf =
         (find(ms, 'ConfigMap', 'gateway-nginx').data as Record<string, string>)['nginx.conf'] ?? '';
+      // nginx re-resolves every upstream name through the cluster DNS (`resolve`, nginx >= 1.27.3).
+      expect(conf).toMatch(/^ {2}resolver kube-dns\.kube-system\.svc\.cluster\.local valid=\d+s/m);
+      const image = String(podSpec(find(ms, 'Deployment', 'gateway'))?.containers?.[0]?.image);
+      const [major, minor] = (/^nginx:(\d+)\.(\d+)/.exec(image) ?? []).slice(1).map(Number);
+      expect(major! * 1000 + minor!).toBeGreaterThanOrEqual(1027);
       for (const s of SERVICES) {
         const upstream = new RegExp(`upstream concord_${s.upstream} \\{([^}]*)\\}`).exec(conf)?.[1] ?? '';
-        const servers = [...upstream.matchAll(/server ([^ ;]+)/g)].map((m) => m[1]);
-        const svc = find(ms, 'Service', s.name).spec as { ports: Array<{ name: string; port: number }> };
-        expect(servers).toEqual([`${s.name}:${svc.ports.find((p) => p.name === 'http')?.port}`]);
+        const servers = [...upstream.matchAll(/server ([^ ;]+) resolve /g)].map((m) => m[1]);
+        // Affinity needs nginx to see the pods: a headless Service selecting exactly the Deployment's pods.
+        const sticky = s.gateway.affinity === 'client-address';
+        const target = find(ms, 'Service', sticky ? `${s.name}-pods` : s.name);
+        const spec = target.spec as {
+          clusterIP?: string;
+          selector: Record<string, string>;
+          ports: Array<{ name: string; port: number }>;
+        };
+        const fqdn = `${target.metadata.name}.${target.metadata.namespace}.svc.cluster.local`;
+        expect(servers).toEqual([`${fqdn}:${spec.ports.find((p) => p.name === 'http')?.port}`]);
+        expect(spec.clusterIP === 'None').toBe(sticky);
+        expect(upstream.includes('hash $remote_addr consistent;')).toBe(sticky);
+        const podLabels = (
+          find(ms, 'Deployment', s.name).spec as { template: { metadata: { labels: object } } }
+        ).template.metadata.labels;
+        expect(podLabels).toMatchObject(spec.selector);
       }
       expect(conf.includes('proxy_hide_header X-Concord-Replica;')).toBe(name !== 'local');
 

@@ -112,7 +112,15 @@ export async function startService<C extends ServiceConfig, F extends ServiceFea
       // CORS first: a preflight carries no token and must be answered before anything refuses it.
       middleware: settings ? [settings.cors] : [],
     };
-    const server = createServer(undefined, tls);
+    // The request handler is in place before the service's wiring sees the server, and hands each
+    // request to the app once it exists (the server listens only after that). A wiring that attaches
+    // to the server (Socket.IO) then wraps this one handler and keeps its own paths from the app:
+    // a second handler added later would answer those paths as well (a 404 beside Engine.IO's answer).
+    const handler: { app?: http.RequestListener } = {};
+    const server = createServer((req, res) => {
+      if (handler.app) return void handler.app(req, res);
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('starting');
+    }, tls);
     servers.push(server);
     const createVerifier = tokenVerifierFactory(config, clock);
     // Every authenticated API request of every service passes the general per-client limit.
@@ -161,7 +169,7 @@ export async function startService<C extends ServiceConfig, F extends ServiceFea
     parts = await definition.build(Object.assign(context, features) as ContextOf<C, F>);
 
     await revocations.start();
-    server.on('request', parts.app);
+    handler.app = parts.app;
     const port = await listen(server, config.PORT, host);
     const ports: Record<string, number> = {};
     const secondary: { name: string; server: http.Server }[] = [];

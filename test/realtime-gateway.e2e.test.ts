@@ -80,7 +80,8 @@ function connectFrom(localAddress: string, token: string, transports: ('polling'
     ca: stack.ca,
     localAddress,
     transports,
-    socketOptions: { agent, reconnection: false },
+    // socket.io-client types `agent` for browsers (string | boolean); in Node it is an http(s).Agent.
+    socketOptions: { agent: agent as unknown as string, reconnection: false },
   });
   clients.push(client);
   return client;

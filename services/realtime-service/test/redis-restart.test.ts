@@ -61,6 +61,37 @@ it('cuts the sockets of a session revoked while Redis was down, once the snapsho
   expect(keptNotices).toEqual([]);
 }, 60_000);
 
+it('cuts the sockets of a session revoked while Redis refused writes (out of memory), once writes return', async () => {
+  const user = await cluster.user();
+  const other = await cluster.login(user);
+  const revoked = [cluster.connect(0, user.token), cluster.connect(1, user.token)];
+  const kept = cluster.connect(1, other.token);
+  await Promise.all([...revoked, kept].map((s) => s.connected()));
+  const notices = revoked.map((s) => nextEvent(s, 'session:revoked', RECOVERY_BOUND_MS));
+  const disconnects = revoked.map((s) => nextEvent<string>(s, 'disconnect', RECOVERY_BOUND_MS));
+  const keptNotices = collect(kept, 'session:revoked');
+
+  // The revoke commits in Postgres, but neither the snapshot write nor the publish gets through:
+  // the outbox delivers it once Redis takes writes again (DESIGN.md section 4).
+  await redis.command('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+  await redis.command('CONFIG', 'SET', 'maxmemory', '1');
+  let answer;
+  try {
+    answer = await user.http.request('POST', '/api/v1/auth/logout', { token: user.token });
+    await sleep(500);
+  } finally {
+    await redis.command('CONFIG', 'SET', 'maxmemory', '0');
+  }
+  expect(answer.status).toBe(503);
+  expect(answer.body).toMatchObject({ code: 8001, committed: true });
+
+  expect(await Promise.all(notices)).toEqual([{ reason: 'session_revoked' }, { reason: 'session_revoked' }]);
+  expect(await Promise.all(disconnects)).toEqual(['io server disconnect', 'io server disconnect']);
+  await sleep(300);
+  expect(kept.socket.connected).toBe(true);
+  expect(keptNotices).toEqual([]);
+}, 60_000);
+
 it('re-asserts every live socket after a Redis restart, so presence is whole again', async () => {
   const [a, b] = [await cluster.user(), await cluster.user()];
   const sockets = [cluster.connect(0, a.token), cluster.connect(1, a.token), cluster.connect(1, b.token)];

@@ -219,3 +219,18 @@ describe('a restore from a backup taken before a revocation', () => {
     expect((await refresh(since.refresh_token)).status).toBe(200);
   });
 });
+
+describe('rotating REFRESH_TOKEN_SECRET (the fixup writes a new one)', () => {
+  it('logs nobody out: a refresh token issued under the old secret rotates under the new one', async () => {
+    const member = client();
+    const before = await member.login('restore.member', PASSWORD);
+    await stopAuth();
+    await startAuth('another-refresh-secret-after-the-rotation-0123456789');
+
+    const rotated = await refresh(before.refresh_token);
+
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.session.session_id).toBe(before.session.session_id);
+    expect((await me(rotated.body.access_token)).status).toBe(200);
+  });
+});

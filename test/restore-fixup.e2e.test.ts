@@ -160,6 +160,25 @@ describe('a restore from a backup taken before a revocation', () => {
     expect(again.body.refresh_token).toBe(afterBackup.refresh_token);
   });
 
+  it('with the fixup run against a running auth-service (the Kubernetes order), the revived session ends without a restart', async () => {
+    await restoreFromDump();
+    await startAuth(firstSecret);
+    expect((await me(afterBackup.access_token)).status).toBe(200);
+
+    await fixup(new Date().toISOString(), path.join(dir, 'refresh-secret-live'));
+
+    // The relay delivers the outbox row and the deleted epoch makes the replica re-seed: either
+    // refuses the token within a few leases.
+    await waitFor(
+      async () => (await me(afterBackup.access_token)).status === 401,
+      LEASE_MS * 10,
+      () => `the revived session was not ended:\n${auth!.process.output()}`,
+    );
+    expect((await me(afterBackup.access_token)).body.code).toBe(1002);
+    const oldRefresh = await refresh(atBackup.refresh_token);
+    expect([oldRefresh.status, oldRefresh.body.code]).toEqual([401, 1002]);
+  });
+
   it('with the fixup, the revoked session stays dead (access and refresh tokens), every restored session ends, and users log in again', async () => {
     await restoreFromDump();
     firstRestoredAt = new Date().toISOString();

@@ -76,12 +76,12 @@ async function restoreFromDump(): Promise<void> {
   await run('pg_restore', ['--no-owner', '--exit-on-error', '-d', db.url, dump]);
 }
 
-async function fixup(restoredAt: string, secretFile: string) {
+async function fixup(restoredAt: string, secretFile: string, redis = redisUrl) {
   return run(
     process.execPath,
     [FIXUP_CLI, '--restored-at', restoredAt, '--refresh-secret-file', secretFile],
     {
-      env: { ...process.env, DATABASE_URL: db.url, REDIS_URL: redisUrl, REDIS_PREFIX: prefix },
+      env: { ...process.env, DATABASE_URL: db.url, REDIS_URL: redis, REDIS_PREFIX: prefix },
     },
   );
 }
@@ -236,6 +236,28 @@ describe('a restore from a backup taken before a revocation', () => {
     );
     expect((await me(afterBackup.access_token)).status).toBe(401);
     expect((await refresh(since.refresh_token)).status).toBe(200);
+  });
+});
+
+describe('a fixup that fails half-way', () => {
+  it('when Redis is unreachable, exits 1 after committing the database part; a re-run with the same --restored-at finishes it', async () => {
+    await restoreFromDump();
+    const restoredAt = new Date().toISOString();
+    const secretFile = path.join(dir, 'refresh-secret-half-way');
+    const closedPort = 'redis://127.0.0.1:1';
+
+    const failed = await fixup(restoredAt, secretFile, closedPort).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    const again = await fixup(restoredAt, secretFile);
+    await startAuth(readFileSync(secretFile, 'utf8').trim());
+
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/re-run with the same --restored-at/);
+    expect(again.stdout).toMatch(/revoked: 0 /);
+    const victim = await me(afterBackup.access_token);
+    expect([victim.status, victim.body.code]).toEqual([401, 1002]);
   });
 });
 

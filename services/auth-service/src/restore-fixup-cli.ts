@@ -54,7 +54,14 @@ async function writeRefreshSecret(file: string): Promise<boolean> {
  * the new epoch (decision 001). Without a running auth replica the next one to start seeds anyway.
  */
 async function requestReseed(redisUrl: string, prefix: string): Promise<number> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5_000 });
+  // One attempt: a failure is reported (exit 1) and the operator re-runs, nothing retries forever.
+  const redis = new Redis(redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5_000,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined); // surfaced by connect() or del() below
   try {
     await redis.connect();
     return await redis.del(revocationKeys(prefix).epoch);

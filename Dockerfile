@@ -3,6 +3,7 @@
 #   node services/<name>/dist/main.js             each service of the service list
 #   node libs/db/dist/migrate-cli.js              migrations (compose `migrate`, k8s Job)
 #   node services/auth-service/dist/keys-cli.js   JWT signing-key file tool (compose `keys`)
+#   node services/auth-service/dist/restore-fixup-cli.js   after a Postgres restore (decision 017)
 # Targets: `runtime` (the default, last stage) and `local-tools` (runtime + openssl and the gateway
 # renderer, for docker-compose's one-shot gateway-init only). Why: docs/decisions/005-deployment.md.
 # Nothing here names a service: every workspace under libs/ and services/ is found by glob, so adding

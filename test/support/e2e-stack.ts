@@ -19,7 +19,7 @@ import {
 import { freePort, spawnManaged, waitFor, type ManagedProcess } from './processes';
 
 const ROOT = path.resolve(__dirname, '../..');
-const AUTH_MAIN = path.join(ROOT, 'services/auth-service/dist/main.js');
+export const AUTH_MAIN = path.join(ROOT, 'services/auth-service/dist/main.js');
 const SETTINGS_MAIN = path.join(ROOT, 'services/settings-service/dist/main.js');
 
 /** One auth-service replica running as its own process (so it can be paused with SIGSTOP). */
@@ -70,7 +70,7 @@ export interface E2eOptions {
 }
 
 /** Spawns one replica of `main` on free ports. */
-async function spawnReplica(id: string, main: string, env: Record<string, string>): Promise<Replica> {
+export async function spawnReplica(id: string, main: string, env: Record<string, string>): Promise<Replica> {
   const port = await freePort();
   const internalPort = await freePort();
   const metricsPort = await freePort();
@@ -93,7 +93,8 @@ async function spawnReplica(id: string, main: string, env: Record<string, string
   };
 }
 
-function waitReady(r: Replica): Promise<void> {
+/** Waits until the replica's `/readyz` answers 200 (its revocation snapshot is loaded). */
+export function waitReady(r: Replica): Promise<void> {
   return waitFor(
     async () => (await fetch(`${r.url}/readyz`)).status === 200,
     30_000,

@@ -104,3 +104,18 @@ export type KeysCliConfig = Readonly<z.output<typeof keysCliSchema>>;
 export function readKeysCliConfig(env: Record<string, string | undefined>): KeysCliConfig {
   return loadConfig(keysCliSchema, env);
 }
+
+const restoreCliSchema = baseEnvSchema({ service: 'restore-fixup', port: 0, metricsPort: 0 }).pick({
+  DATABASE_URL: true,
+  REDIS_URL: true,
+  REDIS_PREFIX: true,
+  JWT_MAX_ACCESS_TTL_SECONDS: true,
+});
+
+/** The settings the restore fixup takes from the environment (the services' own names). */
+export type RestoreCliConfig = Readonly<z.output<typeof restoreCliSchema>>;
+
+/** Parses the restore fixup's environment; throws a ConfigError naming every bad key. */
+export function readRestoreCliConfig(env: Record<string, string | undefined>): RestoreCliConfig {
+  return loadConfig(restoreCliSchema, env);
+}

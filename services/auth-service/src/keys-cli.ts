@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '@concord/common';
-import { readKeysCliConfig, type KeysCliConfig } from './config';
+import { readKeysCliConfig } from './config';
 import { readKeyFile, writeKeyFile } from './data-access/key-ring';
+import { failureExitCode, runAsProcess, usageConfig, UsageError, type CliOutput } from './operator-cli';
 import {
   DEFAULT_MIN_NEXT_AGE_MS,
   generateSigningKey,
@@ -28,13 +28,7 @@ const USAGE = `usage: keys-cli <command> [--file F]
   list                            kid, status and dates (never private parts)
 --file defaults to $JWT_KEYS_FILE. Run one command at a time per file.`;
 
-/** Where the CLI writes; tests capture it. */
-export interface CliOutput {
-  out(line: string): void;
-  err(line: string): void;
-}
-
-class UsageError extends Error {}
+export type { CliOutput } from './operator-cli';
 
 function milliseconds(text: string | undefined, name: string, fallback: number): number {
   if (text === undefined) return fallback;
@@ -49,13 +43,7 @@ function milliseconds(text: string | undefined, name: string, fallback: number):
  * `jwt_expiry_minutes` setting), the bound cannot without a restart of every verifier.
  */
 function defaultMaxTokenAgeMs(env: Record<string, string | undefined>): number {
-  let config: KeysCliConfig;
-  try {
-    config = readKeysCliConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
-    throw err;
-  }
+  const config = usageConfig(() => readKeysCliConfig(env));
   return (config.JWT_MAX_ACCESS_TTL_SECONDS + config.JWT_CLOCK_TOLERANCE_SECONDS) * 1000;
 }
 
@@ -149,12 +137,7 @@ export async function runKeysCli(
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (err) {
-    io.err(`keys-cli: ${err instanceof Error ? err.message : String(err)}`);
-    const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-    const usage =
-      err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
-    if (usage) io.err(USAGE);
-    return usage ? 2 : 1;
+    return failureExitCode(err, io, { name: 'keys-cli', usage: USAGE });
   }
 }
 
@@ -179,17 +162,4 @@ function list(keys: SigningKeyRecord[], io: CliOutput): void {
   }
 }
 
-if (require.main === module) {
-  runKeysCli(process.argv.slice(2), process.env, {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
-  }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`keys-cli: ${String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runAsProcess('keys-cli', (argv, env, io) => runKeysCli(argv, env, io));

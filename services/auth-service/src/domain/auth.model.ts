@@ -36,7 +36,9 @@ export type RevocationReason =
   | 'token_revocation'
   | 'refresh_token_reuse'
   | 'password_change'
-  | 'role_change';
+  | 'role_change'
+  /** Ended by the restore fixup: the session came from a restored backup (decision 017). */
+  | 'restore';
 
 /** A page of a list endpoint (libs/common's keyset page). */
 export type { Page } from '@concord/common';

@@ -184,3 +184,27 @@ describe('event floods', () => {
     expect(await disconnected).toBe('io server disconnect');
   });
 });
+
+describe('long-polling requests', () => {
+  it('an unauthenticated polling handshake is answered by Engine.IO alone (open packet, replica header) and the node keeps serving', async () => {
+    const node = await cluster.addNode({ EXPOSE_REPLICA_HEADER: 'true', REPLICA_ID: 'realtime-polled' });
+    const base = `http://127.0.0.1:${node.port}`;
+    const url = `${base}/socket.io/?EIO=4&transport=polling`;
+
+    const open = await fetch(url);
+    const text = await open.text();
+    const connect = await fetch(`${url}&sid=${(JSON.parse(text.slice(1)) as { sid: string }).sid}`, {
+      method: 'POST',
+      body: '40',
+    });
+    const unknown = await fetch(`${url}&sid=nope`);
+    await sleep(200);
+
+    expect(open.status).toBe(200);
+    expect(text).toMatch(/^0\{"sid":/);
+    expect(open.headers.get('x-concord-replica')).toBe('realtime-polled');
+    expect(connect.status).toBe(200);
+    expect(unknown.status).toBe(400);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
+});

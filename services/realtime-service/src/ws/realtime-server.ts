@@ -31,6 +31,8 @@ export interface RealtimeServerDeps {
   limits: EventLimits;
   pingIntervalMs: number;
   pingTimeoutMs: number;
+  /** Local profile only: `X-Concord-Replica` on Engine.IO's answers too (DESIGN.md section 2). */
+  replicaHeader?: string;
   clock: Clock;
   logger: Logger;
   onDenied?: (reason: ChannelDenial | 'cap' | 'refresh') => void;
@@ -73,6 +75,13 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     connectionStateRecovery: undefined,
   });
   io.adapter(deps.adapter);
+  const { replicaHeader } = deps;
+  if (replicaHeader !== undefined) {
+    // Every polling answer and the WebSocket upgrade: Express's request context never sees them.
+    io.engine.on('headers', (headers: Record<string, string>) => {
+      headers['X-Concord-Replica'] = replicaHeader;
+    });
+  }
   let draining = false;
   let subscriptions = 0;
   const expiry = new Map<string, NodeJS.Timeout>();

@@ -2,7 +2,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
 import tls, { type TLSSocket } from 'node:tls';
-import { Agent, buildConnector, request as undiciRequest } from 'undici';
+import { Agent, request as undiciRequest } from 'undici';
 
 /** The HTTP versions a client speaks to the gateway (nginx offers both over ALPN). */
 export type HttpVersion = 'h2' | 'http/1.1';
@@ -65,23 +65,36 @@ function parsed<T>(status: number, headers: IncomingHttpHeaders, text: string, p
   return { status, headers, body: body as T, text, protocol };
 }
 
+/**
+ * A TLS socket from `localAddress` (neither undici's connector nor node:http2 binds a source
+ * address), offering only `alpn`.
+ */
+function tlsFrom(options: GatewayHttpOptions, alpn: string): TLSSocket {
+  const url = new URL(options.url);
+  return tls.connect({
+    socket: net.connect({ host: url.hostname, port: Number(url.port), localAddress: options.localAddress }),
+    servername: url.hostname,
+    ca: options.ca,
+    ALPNProtocols: [alpn],
+  });
+}
+
 /** HTTP/1.1 through undici's Agent (ALPN offers only http/1.1). */
 function http1Client(options: GatewayHttpOptions): GatewayHttp {
   let protocol = '';
-  const connector = buildConnector({
-    ca: options.ca,
-    localAddress: options.localAddress,
-    ALPNProtocols: ['http/1.1'],
-  });
   const agent = new Agent({
     allowH2: false,
-    // undici does not report the protocol per answer; the TLS socket of the connection does.
-    connect: (opts, callback) =>
-      connector(opts, (err, socket) => {
-        if (socket) protocol = (socket as TLSSocket).alpnProtocol || '';
-        if (err) callback(err, null);
-        else callback(null, socket!);
-      }),
+    connect: (_opts, callback) => {
+      const socket = tlsFrom(options, 'http/1.1');
+      const fail = (err: Error) => callback(err, null);
+      socket.once('error', fail);
+      socket.once('secureConnect', () => {
+        socket.off('error', fail);
+        // undici does not report the protocol per answer; the TLS socket of the connection does.
+        protocol = socket.alpnProtocol || '';
+        callback(null, socket);
+      });
+    },
   });
   return {
     version: 'http/1.1',
@@ -105,21 +118,7 @@ function http2Client(options: GatewayHttpOptions): GatewayHttp {
   let session: http2.ClientHttp2Session | undefined;
   const connect = () => {
     if (session && !session.closed && !session.destroyed) return session;
-    const url = new URL(options.url);
-    // Our own TLS socket: node:http2 has no source-address option.
-    session = http2.connect(options.url, {
-      createConnection: () =>
-        tls.connect({
-          socket: net.connect({
-            host: url.hostname,
-            port: Number(url.port),
-            localAddress: options.localAddress,
-          }),
-          servername: url.hostname,
-          ca: options.ca,
-          ALPNProtocols: ['h2'],
-        }),
-    });
+    session = http2.connect(options.url, { createConnection: () => tlsFrom(options, 'h2') });
     session.on('error', () => undefined);
     return session;
   };

@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import { ConcordClient, connectRealtime, type RealtimeClient } from '@concord/client';
+import { ConcordClient, type RealtimeClient } from '@concord/client';
 import { PASSWORD } from '../../services/auth-service/test/support/auth-harness';
 import type { E2eStack, Replica } from '../support/e2e-stack';
-import { gatewayClients, loginThrough, newUser, startFullStack } from '../support/full-stack';
+import { gatewayClients, newUser, setupCeo, startFullStack } from '../support/full-stack';
 import type { GatewayHttp, HttpVersion } from '../support/gateway-http';
-import type { SocketTransport } from '../support/gateway-realtime';
+import { gatewaySocket, type SocketTransport } from '../support/gateway-realtime';
 import { freePort } from '../support/processes';
 import { eventually } from '../support/stored-setting';
 
@@ -30,12 +30,7 @@ const sockets: RealtimeClient[] = [];
 
 beforeAll(async () => {
   stack = await startFullStack({ settingsEnv: [DEBUG, DEBUG], realtimeEnv: [DEBUG, DEBUG] });
-  ceo = Object.assign(fileClients.open('h2', '127.0.0.240'), { token: '' });
-  const setup = await ceo.request('POST', '/api/v1/auth/setup', {
-    body: { username: 'edge.ceo', password: PASSWORD },
-  });
-  if (setup.status !== 201) throw new Error(`setup answered ${setup.status}`);
-  ceo.token = (await loginThrough(ceo, 'edge.ceo')).token;
+  ceo = await setupCeo(fileClients, 'edge.ceo', '127.0.0.240');
 }, 120_000);
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.close();
@@ -144,14 +139,10 @@ describe.each<[SocketTransport, string]>([
 
   it.each(CHAINS)('through the gateway: realtime sees the real client address (%s)', async (chain) => {
     const user = await newUser(ceo, 'member', http.open('h2', address));
-    const s = connectRealtime({
-      url: stack.gatewayUrl,
-      token: user.token,
-      ca: stack.caCert,
+    const s = gatewaySocket(stack, user.token, {
       localAddress: address,
-      transports: [transport],
+      transport,
       extraHeaders: forgedHeaders(chain),
-      socketOptions: { reconnection: false },
     });
     sockets.push(s);
 
@@ -163,13 +154,11 @@ describe.each<[SocketTransport, string]>([
 
   it('straight at a replica from an untrusted peer: the header is ignored', async () => {
     const user = await newUser(ceo, 'member', http.open('h2', address));
-    const s = connectRealtime({
+    const s = gatewaySocket(stack, user.token, {
       url: stack.realtime[0]!.url,
-      token: user.token,
       localAddress: address,
-      transports: [transport],
+      transport,
       extraHeaders: forgedHeaders(FORGED),
-      socketOptions: { reconnection: false },
     });
     sockets.push(s);
 

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { RealtimeClient } from '@concord/client';
 import { PASSWORD } from '../../services/auth-service/test/support/auth-harness';
 import type { E2eStack } from '../support/e2e-stack';
-import { gatewayClients, loginThrough, newUser, startFullStack, type FlowUser } from '../support/full-stack';
+import {
+  gatewayClients,
+  loginThrough,
+  newUser,
+  setupCeo,
+  startFullStack,
+  type FlowUser,
+} from '../support/full-stack';
 import type { GatewayHttp, HttpVersion } from '../support/gateway-http';
 import { gatewaySocket, type SocketTransport } from '../support/gateway-realtime';
 
@@ -17,12 +24,7 @@ const fileClients = gatewayClients(() => stack);
 
 beforeAll(async () => {
   stack = await startFullStack();
-  ceo = Object.assign(fileClients.open('h2', '127.0.0.200'), { token: '' });
-  const setup = await ceo.request('POST', '/api/v1/auth/setup', {
-    body: { username: 'roles.ceo', password: PASSWORD },
-  });
-  if (setup.status !== 201) throw new Error(`setup answered ${setup.status}`);
-  ceo.token = (await loginThrough(ceo, 'roles.ceo')).token;
+  ceo = await setupCeo(fileClients, 'roles.ceo', '127.0.0.200');
 }, 120_000);
 afterAll(async () => {
   await fileClients.closeAll();

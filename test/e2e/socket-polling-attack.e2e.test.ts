@@ -1,13 +1,16 @@
-import { connectRealtime, RealtimeConnectError } from '@concord/client';
+import { RealtimeConnectError } from '@concord/client';
 import { PASSWORD } from '../../services/auth-service/test/support/auth-harness';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
-import { gatewayHttp, type GatewayHttp } from '../support/gateway-http';
+import { gatewayClients } from '../support/full-stack';
+import type { GatewayHttp } from '../support/gateway-http';
+import { gatewaySocket } from '../support/gateway-realtime';
 
 /** How long after a request a node that it crashed is surely seen dead (the crash was synchronous). */
 const CRASH_WINDOW_MS = Number(process.env.TEST_CRASH_WINDOW_MS ?? 500);
 
 let stack: E2eStack;
 let token: string;
+const http = gatewayClients(() => stack);
 
 beforeAll(async () => {
   stack = await startE2eStack({ authReplicas: 1, settingsReplicas: 0, realtimeReplicas: 2 });
@@ -15,6 +18,7 @@ beforeAll(async () => {
   await ceo.setup('poll.ceo', PASSWORD);
   token = (await ceo.login('poll.ceo', PASSWORD)).access_token;
 }, 120_000);
+afterEach(() => http.closeAll());
 afterAll(async () => {
   await stack?.cleanup();
 });
@@ -46,12 +50,7 @@ async function openPolling(client: GatewayHttp): Promise<string> {
 
 describe('unauthenticated and malformed Socket.IO long-polling through the gateway', () => {
   it('a polling session whose CONNECT carries no token gets the 1000 refusal and the node stays up', async () => {
-    const client = gatewayHttp({
-      url: stack.gatewayUrl,
-      ca: stack.caCert,
-      version: 'http/1.1',
-      localAddress: '127.0.0.131',
-    });
+    const client = http.open('http/1.1', '127.0.0.131');
     const sid = await openPolling(client);
 
     const connect = await client.request('POST', `/socket.io/?EIO=4&transport=polling&sid=${sid}`, {
@@ -60,7 +59,6 @@ describe('unauthenticated and malformed Socket.IO long-polling through the gatew
     });
     const refusal = await client.request('GET', `/socket.io/?EIO=4&transport=polling&sid=${sid}`);
     await new Promise((r) => setTimeout(r, CRASH_WINDOW_MS));
-    await client.close();
 
     expect(connect.status).toBe(200);
     expect(refusal.status).toBe(200);
@@ -70,14 +68,7 @@ describe('unauthenticated and malformed Socket.IO long-polling through the gatew
   });
 
   it('socket.io-client over polling without a token is refused with 1000 and the node stays up', async () => {
-    const rt = connectRealtime({
-      url: stack.gatewayUrl,
-      token: '',
-      ca: stack.caCert,
-      localAddress: '127.0.0.132',
-      transports: ['polling'],
-      socketOptions: { reconnection: false },
-    });
+    const rt = gatewaySocket(stack, '', { localAddress: '127.0.0.132', transport: 'polling' });
 
     const error = await rt.connected().then(
       () => undefined,
@@ -98,28 +89,17 @@ describe('unauthenticated and malformed Socket.IO long-polling through the gatew
     ['no query at all', 'GET', '/socket.io/', undefined],
     ['a POST that opens no session', 'POST', '/socket.io/?EIO=4&transport=polling', '40'],
   ])('%s is answered 400 and no node dies', async (_name, method, path, body) => {
-    const client = gatewayHttp({
-      url: stack.gatewayUrl,
-      ca: stack.caCert,
-      version: 'http/1.1',
-      localAddress: '127.0.0.133',
-    });
+    const client = http.open('http/1.1', '127.0.0.133');
 
     const res = await client.request(method, path, body === undefined ? {} : { rawBody: body });
     await new Promise((r) => setTimeout(r, CRASH_WINDOW_MS));
-    await client.close();
 
     expect(res.status).toBe(400);
     expect(await nodesUp()).toEqual(allUp());
   });
 
   it('a garbage packet on an open polling session closes that session only; the node still admits a valid socket', async () => {
-    const client = gatewayHttp({
-      url: stack.gatewayUrl,
-      ca: stack.caCert,
-      version: 'http/1.1',
-      localAddress: '127.0.0.134',
-    });
+    const client = http.open('http/1.1', '127.0.0.134');
     const sid = await openPolling(client);
 
     await client.request('POST', `/socket.io/?EIO=4&transport=polling&sid=${sid}`, {
@@ -127,15 +107,7 @@ describe('unauthenticated and malformed Socket.IO long-polling through the gatew
       headers: { 'content-type': 'text/plain;charset=UTF-8' },
     });
     await new Promise((r) => setTimeout(r, CRASH_WINDOW_MS));
-    await client.close();
-    const rt = connectRealtime({
-      url: stack.gatewayUrl,
-      token,
-      ca: stack.caCert,
-      localAddress: '127.0.0.134',
-      transports: ['polling'],
-      socketOptions: { reconnection: false },
-    });
+    const rt = gatewaySocket(stack, token, { localAddress: '127.0.0.134', transport: 'polling' });
     const connected = await rt.connected().then(
       () => true,
       (err: unknown) => err,

@@ -75,3 +75,15 @@ export async function newUser(
     throw new Error(`creating ${username} answered ${created.status}: ${created.text}`);
   return { id: created.body.id, username, role, ...(await loginThrough(http, username)), http };
 }
+
+/** First-user setup through the gateway (`clients`' h2 client from `localAddress`), then the ceo's login. */
+export async function setupCeo(
+  clients: GatewayClients,
+  username: string,
+  localAddress: string,
+): Promise<GatewayHttp & { token: string }> {
+  const http = clients.open('h2', localAddress);
+  const setup = await http.request('POST', '/api/v1/auth/setup', { body: { username, password: PASSWORD } });
+  if (setup.status !== 201) throw new Error(`setup answered ${setup.status}: ${setup.text}`);
+  return Object.assign(http, { token: (await loginThrough(http, username)).token });
+}

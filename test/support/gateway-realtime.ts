@@ -50,18 +50,27 @@ export async function socketsOn(replica: Replica): Promise<number> {
   return Number(line[1]);
 }
 
-/** A socket.io-client through the gateway from `localAddress`, over `transport` only; closed by the caller. */
+/**
+ * A socket.io-client through the gateway (or straight at `url`) from `localAddress`, over
+ * `transport` only; closed by the caller.
+ */
 export function gatewaySocket(
   stack: E2eStack,
   token: string,
-  options: { localAddress: string; transport: SocketTransport },
+  options: {
+    localAddress: string;
+    transport: SocketTransport;
+    url?: string;
+    extraHeaders?: Record<string, string>;
+  },
 ): RealtimeClient {
   return connectRealtime({
-    url: stack.gatewayUrl,
+    url: options.url ?? stack.gatewayUrl,
     token,
     ca: stack.caCert,
     localAddress: options.localAddress,
     transports: [options.transport],
+    extraHeaders: options.extraHeaders,
     // A refused or cut socket must stay down: a test asserts that it was cut, not that it came back.
     socketOptions: { reconnection: false },
   });

@@ -41,14 +41,19 @@ afterAll(async () => {
   await stack?.cleanup();
 });
 
-/** The JSON log lines of `replicas` (their kept output). */
+/** The JSON log lines of `replicas` (their kept output, whose first line may be cut). */
 function logLines(replicas: Replica[]): Record<string, unknown>[] {
   return replicas.flatMap((r) =>
     r.process
       .output()
       .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>),
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      }),
   );
 }
 

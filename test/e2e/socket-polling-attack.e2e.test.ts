@@ -2,8 +2,8 @@ import { RealtimeConnectError } from '@concord/client';
 import { PASSWORD } from '../../services/auth-service/test/support/auth-harness';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 import { gatewayClients } from '../support/full-stack';
-import type { GatewayHttp } from '../support/gateway-http';
-import { gatewaySocket } from '../support/gateway-realtime';
+import type { GatewayHttp, HttpVersion } from '../support/gateway-http';
+import { addressPerRealtimeReplica, gatewaySocket } from '../support/gateway-realtime';
 
 /** How long after a request a node that it crashed is surely seen dead (the crash was synchronous). */
 const CRASH_WINDOW_MS = Number(process.env.TEST_CRASH_WINDOW_MS ?? 500);
@@ -49,23 +49,29 @@ async function openPolling(client: GatewayHttp): Promise<string> {
 }
 
 describe('unauthenticated and malformed Socket.IO long-polling through the gateway', () => {
-  it('a polling session whose CONNECT carries no token gets the 1000 refusal and the node stays up', async () => {
-    const client = http.open('http/1.1', '127.0.0.131');
-    const sid = await openPolling(client);
+  it.each<[HttpVersion, string]>([
+    ['http/1.1', '127.0.0.131'],
+    ['h2', '127.0.0.135'],
+  ])(
+    'over %s, a polling session whose CONNECT carries no token gets the 1000 refusal and the node stays up',
+    async (version, address) => {
+      const client = http.open(version, address);
+      const sid = await openPolling(client);
 
-    const connect = await client.request('POST', `/socket.io/?EIO=4&transport=polling&sid=${sid}`, {
-      rawBody: '40',
-      headers: { 'content-type': 'text/plain;charset=UTF-8' },
-    });
-    const refusal = await client.request('GET', `/socket.io/?EIO=4&transport=polling&sid=${sid}`);
-    await new Promise((r) => setTimeout(r, CRASH_WINDOW_MS));
+      const connect = await client.request('POST', `/socket.io/?EIO=4&transport=polling&sid=${sid}`, {
+        rawBody: '40',
+        headers: { 'content-type': 'text/plain;charset=UTF-8' },
+      });
+      const refusal = await client.request('GET', `/socket.io/?EIO=4&transport=polling&sid=${sid}`);
+      await new Promise((r) => setTimeout(r, CRASH_WINDOW_MS));
 
-    expect(connect.status).toBe(200);
-    expect(refusal.status).toBe(200);
-    // Socket.IO CONNECT_ERROR (`44`) with the problem payload.
-    expect(refusal.text).toMatch(/^44\{.*"code":1000/);
-    expect(await nodesUp()).toEqual(allUp());
-  });
+      expect(connect.status).toBe(200);
+      expect(refusal.status).toBe(200);
+      // Socket.IO CONNECT_ERROR (`44`) with the problem payload.
+      expect(refusal.text).toMatch(/^44\{.*"code":1000/);
+      expect(await nodesUp()).toEqual(allUp());
+    },
+  );
 
   it('socket.io-client over polling without a token is refused with 1000 and the node stays up', async () => {
     const rt = gatewaySocket(stack, '', { localAddress: '127.0.0.132', transport: 'polling' });
@@ -88,13 +94,17 @@ describe('unauthenticated and malformed Socket.IO long-polling through the gatew
     ['an unknown transport', 'GET', '/socket.io/?EIO=4&transport=carrier-pigeon', undefined],
     ['no query at all', 'GET', '/socket.io/', undefined],
     ['a POST that opens no session', 'POST', '/socket.io/?EIO=4&transport=polling', '40'],
-  ])('%s is answered 400 and no node dies', async (_name, method, path, body) => {
-    const client = http.open('http/1.1', '127.0.0.133');
-
-    const res = await client.request(method, path, body === undefined ? {} : { rawBody: body });
+  ])('%s is answered 400 by each replica and no node dies', async (_name, method, path, body) => {
+    const statuses = [];
+    for (const address of await addressPerRealtimeReplica(stack, 140)) {
+      const res = await http
+        .open('http/1.1', address)
+        .request(method, path, body === undefined ? {} : { rawBody: body });
+      statuses.push(res.status);
+    }
     await new Promise((r) => setTimeout(r, CRASH_WINDOW_MS));
 
-    expect(res.status).toBe(400);
+    expect(statuses).toEqual([400, 400]);
     expect(await nodesUp()).toEqual(allUp());
   });
 

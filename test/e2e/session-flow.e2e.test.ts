@@ -56,22 +56,30 @@ function ceoClient(): GatewayHttp & { token: string } {
 }
 
 describe('first-user setup through the gateway', () => {
-  it('creates the ceo over HTTP/2 once; a second setup over HTTP/1.1 answers 409 code 4000', async () => {
-    const h2 = http.open('h2', '127.0.0.140');
-    const h1 = http.open('http/1.1', '127.0.0.141');
+  it('four concurrent setups over HTTP/2 and HTTP/1.1: exactly one creates the ceo, the others answer 409 code 4000', async () => {
+    const attempts = (['h2', 'http/1.1', 'h2', 'http/1.1'] as HttpVersion[]).map((version, i) => ({
+      username: `flow.ceo${i}`,
+      http: http.open(version, `127.0.0.${140 + i}`),
+    }));
 
-    const first = await h2.request<{ role: string; username: string }>('POST', '/api/v1/auth/setup', {
-      body: { username: 'flow.ceo', password: PASSWORD },
-    });
-    const second = await h1.request<{ code: number }>('POST', '/api/v1/auth/setup', {
-      body: { username: 'flow.ceo2', password: PASSWORD },
-    });
+    const answers = await Promise.all(
+      attempts.map((a) =>
+        a.http.request<{ role?: string; code?: number }>('POST', '/api/v1/auth/setup', {
+          body: { username: a.username, password: PASSWORD },
+        }),
+      ),
+    );
+    const winner = answers.findIndex((a) => a.status === 201);
 
-    expect([first.status, first.protocol, first.body.role]).toEqual([201, 'h2', 'ceo']);
-    expect([second.status, second.protocol, second.body.code]).toEqual([409, 'http/1.1', 4000]);
-    expect(second.headers['content-type']).toMatch(/^application\/problem\+json/);
-    const keep = fileClients.open('h2', '127.0.0.142');
-    ceo = Object.assign(keep, { token: (await loginThrough(keep, 'flow.ceo')).token });
+    expect(answers.map((a) => a.protocol)).toEqual(['h2', 'http/1.1', 'h2', 'http/1.1']);
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409]);
+    expect(answers[winner]!.body.role).toBe('ceo');
+    for (const refused of answers.filter((a) => a.status === 409)) {
+      expect(refused.body.code).toBe(4000);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+    const keep = fileClients.open('h2', '127.0.0.145');
+    ceo = Object.assign(keep, { token: (await loginThrough(keep, attempts[winner]!.username)).token });
   });
 });
 

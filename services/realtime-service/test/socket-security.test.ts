@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { RealtimeConnectError, type RealtimeAck } from '@concord/client';
 import { nextEvent, sleep, startRealtimeCluster, type RealtimeCluster } from './support/realtime-harness';
 import { tokenForge } from './support/token-forge';
@@ -206,5 +208,33 @@ describe('long-polling requests', () => {
     expect(connect.status).toBe(200);
     expect(unknown.status).toBe(400);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
+
+  it('the WebSocket upgrade names the replica too', async () => {
+    const node = await cluster.addNode({ EXPOSE_REPLICA_HEADER: 'true', REPLICA_ID: 'realtime-upgraded' });
+
+    const upgraded = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port: node.port,
+        path: '/socket.io/?EIO=4&transport=websocket',
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': randomBytes(16).toString('base64'),
+        },
+      });
+      req.on('upgrade', (res, socket) => {
+        socket.destroy();
+        resolve(res);
+      });
+      req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+      req.on('error', reject);
+      req.end();
+    });
+
+    expect(upgraded.statusCode).toBe(101);
+    expect(upgraded.headers['x-concord-replica']).toBe('realtime-upgraded');
   });
 });

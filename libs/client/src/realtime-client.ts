@@ -73,17 +73,17 @@ export class RealtimeClient {
   readonly socket: RealtimeSocket;
   private token: string;
   private readonly ackTimeoutMs: number;
-  private readonly agent: http.Agent | undefined;
 
   constructor(options: RealtimeClientOptions) {
     this.token = options.token;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     // engine.io-client hands `localAddress` to the WebSocket transport only; long-polling requests
     // would leave from the default address (and a gateway hashing on it would see another client)
-    // unless an agent bound to the address carries them.
-    this.agent = options.localAddress
+    // unless an agent bound to the address carries them. No keep-alive: after `close()` the last
+    // packet still goes out, and no idle connection outlives the client (holding the server open).
+    const agent = options.localAddress
       ? new (options.url.startsWith('https:') ? https.Agent : http.Agent)({
-          keepAlive: true,
+          keepAlive: false,
           localAddress: options.localAddress,
           ...(options.ca ? { ca: options.ca } : {}),
         })
@@ -95,7 +95,7 @@ export class RealtimeClient {
       auth: (cb) => cb({ token: this.token }),
       ca: options.ca,
       extraHeaders: options.extraHeaders,
-      ...(options.localAddress ? { localAddress: options.localAddress, agent: this.agent } : {}),
+      ...(options.localAddress ? { localAddress: options.localAddress, agent } : {}),
       ...options.socketOptions,
     } as Partial<ManagerOptions & SocketOptions>);
   }
@@ -160,7 +160,6 @@ export class RealtimeClient {
   /** Disconnects for good (no reconnect). */
   close(): void {
     this.socket.disconnect();
-    this.agent?.destroy();
   }
 }
 

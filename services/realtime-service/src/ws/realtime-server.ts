@@ -11,6 +11,7 @@ import { Server } from 'socket.io';
 import { sessionRoom, userRoom, type ChannelDenial } from '../domain/channel-policy';
 import type { PresenceStore, PresenceTransition } from '../domain/presence.ports';
 import type { PresenceTracker } from '../domain/presence-tracker';
+import { SOCKET_IO_PATH } from './engine-requests';
 import { handshakeMiddleware } from './handshake';
 import { attachSocketHandlers, type EventLimits } from './socket-handlers';
 import type { SocketAdapter } from './socket-adapter';
@@ -66,7 +67,7 @@ export interface RealtimeServer {
 export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
   const { logger, clock } = deps;
   const io: RealtimeIo = new Server(deps.httpServer, {
-    path: '/socket.io/',
+    path: SOCKET_IO_PATH,
     serveClient: false,
     maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE,
     pingInterval: deps.pingIntervalMs,

@@ -132,8 +132,11 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
   const cleanup = () =>
     runCleanup([
       () => clients.forEach((c) => c.close()),
-      () => nginx?.stop(),
+      // Services before nginx: a long-poll a client left pending (its close packet lost in the
+      // race with the stop) is answered by the node's drain, instead of holding nginx's graceful
+      // stop until the ping interval answers it (10 s, then SIGKILL).
       () => Promise.all([...replicas, ...settings, ...realtime].map((r) => r.process.stop())),
+      () => nginx?.stop(),
       () => dropRedisPrefix(redisUrl, prefix),
       () => db.drop(),
       () => rmSync(dir, { recursive: true, force: true }),

@@ -21,6 +21,7 @@ import { freePort, spawnManaged, waitFor, type ManagedProcess } from './processe
 const ROOT = path.resolve(__dirname, '../..');
 export const AUTH_MAIN = path.join(ROOT, 'services/auth-service/dist/main.js');
 const SETTINGS_MAIN = path.join(ROOT, 'services/settings-service/dist/main.js');
+const REALTIME_MAIN = path.join(ROOT, 'services/realtime-service/dist/main.js');
 
 /** One auth-service replica running as its own process (so it can be paused with SIGSTOP). */
 export interface Replica {
@@ -43,6 +44,10 @@ export interface E2eStack {
   replicas: Replica[];
   /** settings-service replicas (behind the gateway's `settings` upstream). */
   settings: Replica[];
+  /** realtime-service replicas (behind the gateway's `realtime` upstream, hashed by client address). */
+  realtime: Replica[];
+  /** The gateway's CA file (for clients that take a path). */
+  caFile: string;
   db: TestDatabase;
   prefix: string;
   redisUrl: string;
@@ -58,6 +63,9 @@ export interface E2eOptions {
   /** settings-service replicas (default 0), each started with `settingsEnv[i]` on top of `env`. */
   settingsReplicas?: number;
   settingsEnv?: Record<string, string>[];
+  /** realtime-service replicas (default 0), each started with `realtimeEnv[i]` on top of `env`. */
+  realtimeReplicas?: number;
+  realtimeEnv?: Record<string, string>[];
   env?: Record<string, string>;
   /** Defaults to the machine's Redis. */
   redisUrl?: string;
@@ -118,14 +126,18 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
   );
   const replicas: Replica[] = [];
   const settings: Replica[] = [];
+  const realtime: Replica[] = [];
   const clients: ConcordClient[] = [];
   let nginx: { stop(): Promise<void> } | undefined;
 
   const cleanup = () =>
     runCleanup([
       () => clients.forEach((c) => c.close()),
+      // Services before nginx: a long-poll a client left pending (its close packet lost in the
+      // race with the stop) is answered by the node's drain, instead of holding nginx's graceful
+      // stop until the ping interval answers it (10 s, then SIGKILL).
+      () => Promise.all([...replicas, ...settings, ...realtime].map((r) => r.process.stop())),
       () => nginx?.stop(),
-      () => Promise.all([...replicas, ...settings].map((r) => r.process.stop())),
       () => dropRedisPrefix(redisUrl, prefix),
       () => db.drop(),
       () => rmSync(dir, { recursive: true, force: true }),
@@ -146,12 +158,25 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
       });
       settings.push(replica);
     }
-    for (const r of settings) await waitReady(r);
+    for (let i = 1; i <= (options.realtimeReplicas ?? 0); i++) {
+      const replica = await spawnReplica(`realtime-service-${i}`, REALTIME_MAIN, {
+        ...env,
+        JWKS_URL: `${replicas[0]!.internalUrl}/.well-known/jwks.json`,
+        SETTINGS_BENCH_NAMESPACE: 'true',
+        // Cleanup stops every node: no client is left to move, so the drain need not wait long.
+        REALTIME_DRAIN_MS: '200',
+        ...options.realtimeEnv?.[i - 1],
+      });
+      realtime.push(replica);
+    }
+    for (const r of [...settings, ...realtime]) await waitReady(r);
     let gatewayUrl = '';
     let caCert = Buffer.alloc(0);
+    let caFile = '';
     if (options.gateway ?? true) {
       const tls = await ensureTlsMaterial(path.join(dir, 'tls'));
       caCert = readFileSync(tls.caCert);
+      caFile = tls.caCert;
       const httpsPort = await freePort();
       const runDir = path.join(dir, 'nginx');
       const config = renderNginxConfig({
@@ -164,6 +189,7 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
         upstreams: {
           auth: replicas.map((r) => `127.0.0.1:${r.port}`),
           settings: settings.map((r) => `127.0.0.1:${r.port}`),
+          realtime: realtime.map((r) => `127.0.0.1:${r.port}`),
         },
         exposeReplicaHeader: true,
         credentialLimits: Object.fromEntries(
@@ -181,6 +207,8 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
       caCert,
       replicas,
       settings,
+      realtime,
+      caFile,
       db,
       prefix,
       redisUrl,

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type {
   ClientToServerEvents,
@@ -75,6 +77,17 @@ export class RealtimeClient {
   constructor(options: RealtimeClientOptions) {
     this.token = options.token;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+    // engine.io-client hands `localAddress` to the WebSocket transport only; long-polling requests
+    // would leave from the default address (and a gateway hashing on it would see another client)
+    // unless an agent bound to the address carries them. No keep-alive: after `close()` the last
+    // packet still goes out, and no idle connection outlives the client (holding the server open).
+    const agent = options.localAddress
+      ? new (options.url.startsWith('https:') ? https.Agent : http.Agent)({
+          keepAlive: false,
+          localAddress: options.localAddress,
+          ...(options.ca ? { ca: options.ca } : {}),
+        })
+      : undefined;
     this.socket = io(options.url, {
       transports: options.transports ?? ['websocket'],
       // A function, not an object: socket.io-client calls it on every (re)connect, so a reconnect
@@ -82,7 +95,7 @@ export class RealtimeClient {
       auth: (cb) => cb({ token: this.token }),
       ca: options.ca,
       extraHeaders: options.extraHeaders,
-      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      ...(options.localAddress ? { localAddress: options.localAddress, agent } : {}),
       ...options.socketOptions,
     } as Partial<ManagerOptions & SocketOptions>);
   }

@@ -14,6 +14,7 @@ import { readConfig, type Config } from './config';
 import { createRedisPresenceStore } from './data-access/presence.store';
 import { createPresenceTracker } from './domain/presence-tracker';
 import { createUuidV7 } from './domain/uuid-v7';
+import { apiRequestsOnly } from './ws/engine-requests';
 import { createRealtimeServer } from './ws/realtime-server';
 import { createSocketAdapter } from './ws/socket-adapter';
 
@@ -78,6 +79,7 @@ async function wire(
     },
     pingIntervalMs: config.SOCKETIO_PING_INTERVAL_MS,
     pingTimeoutMs: config.SOCKETIO_PING_TIMEOUT_MS,
+    replicaHeader: ctx.http.exposeReplicaHeader ? ctx.http.replicaId : undefined,
     clock,
     logger,
     onDenied: (reason) => denials.inc({ reason }),
@@ -103,14 +105,17 @@ async function wire(
 
   const newId = createUuidV7({ now: () => clock.now() });
   return {
-    app: createApp({
-      http: ctx.http,
-      authenticator,
-      publish: (room, message) => rt.publish(room, message),
-      newId,
-      now: () => clock.now(),
-      bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    }),
+    // Socket.IO answers its own path; Express must never answer it too (engine-requests.ts).
+    app: apiRequestsOnly(
+      createApp({
+        http: ctx.http,
+        authenticator,
+        publish: (room, message) => rt.publish(room, message),
+        newId,
+        now: () => clock.now(),
+        bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      }),
+    ),
     // DESIGN.md section 6: each socket's transport is closed (not `disconnect()`, which tells
     // socket.io-client not to reconnect), so clients move to another node by themselves.
     async drain() {

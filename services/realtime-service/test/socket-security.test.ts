@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { RealtimeConnectError, type RealtimeAck } from '@concord/client';
 import { nextEvent, sleep, startRealtimeCluster, type RealtimeCluster } from './support/realtime-harness';
 import { tokenForge } from './support/token-forge';
@@ -182,5 +184,57 @@ describe('event floods', () => {
     expect(codes.filter((c) => c === 5000).length).toBeGreaterThan(0);
     expect(await closing).toMatchObject({ code: 5000, error: 'RATE_LIMITED' });
     expect(await disconnected).toBe('io server disconnect');
+  });
+});
+
+describe('long-polling requests', () => {
+  it('an unauthenticated polling handshake is answered by Engine.IO alone (open packet, replica header) and the node keeps serving', async () => {
+    const node = await cluster.addNode({ EXPOSE_REPLICA_HEADER: 'true', REPLICA_ID: 'realtime-polled' });
+    const base = `http://127.0.0.1:${node.port}`;
+    const url = `${base}/socket.io/?EIO=4&transport=polling`;
+
+    const open = await fetch(url);
+    const text = await open.text();
+    const connect = await fetch(`${url}&sid=${(JSON.parse(text.slice(1)) as { sid: string }).sid}`, {
+      method: 'POST',
+      body: '40',
+    });
+    const unknown = await fetch(`${url}&sid=nope`);
+    await sleep(200);
+
+    expect(open.status).toBe(200);
+    expect(text).toMatch(/^0\{"sid":/);
+    expect(open.headers.get('x-concord-replica')).toBe('realtime-polled');
+    expect(connect.status).toBe(200);
+    expect(unknown.status).toBe(400);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
+
+  it('the WebSocket upgrade names the replica too', async () => {
+    const node = await cluster.addNode({ EXPOSE_REPLICA_HEADER: 'true', REPLICA_ID: 'realtime-upgraded' });
+
+    const upgraded = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port: node.port,
+        path: '/socket.io/?EIO=4&transport=websocket',
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': randomBytes(16).toString('base64'),
+        },
+      });
+      req.on('upgrade', (res, socket) => {
+        socket.destroy();
+        resolve(res);
+      });
+      req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+      req.on('error', reject);
+      req.end();
+    });
+
+    expect(upgraded.statusCode).toBe(101);
+    expect(upgraded.headers['x-concord-replica']).toBe('realtime-upgraded');
   });
 });

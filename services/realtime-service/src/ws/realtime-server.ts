@@ -11,6 +11,7 @@ import { Server } from 'socket.io';
 import { sessionRoom, userRoom, type ChannelDenial } from '../domain/channel-policy';
 import type { PresenceStore, PresenceTransition } from '../domain/presence.ports';
 import type { PresenceTracker } from '../domain/presence-tracker';
+import { SOCKET_IO_PATH } from './engine-requests';
 import { handshakeMiddleware } from './handshake';
 import { attachSocketHandlers, type EventLimits } from './socket-handlers';
 import type { SocketAdapter } from './socket-adapter';
@@ -31,6 +32,8 @@ export interface RealtimeServerDeps {
   limits: EventLimits;
   pingIntervalMs: number;
   pingTimeoutMs: number;
+  /** Local profile only: `X-Concord-Replica` on Engine.IO's answers too (DESIGN.md section 2). */
+  replicaHeader?: string;
   clock: Clock;
   logger: Logger;
   onDenied?: (reason: ChannelDenial | 'cap' | 'refresh') => void;
@@ -64,7 +67,7 @@ export interface RealtimeServer {
 export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
   const { logger, clock } = deps;
   const io: RealtimeIo = new Server(deps.httpServer, {
-    path: '/socket.io/',
+    path: SOCKET_IO_PATH,
     serveClient: false,
     maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE,
     pingInterval: deps.pingIntervalMs,
@@ -73,6 +76,13 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     connectionStateRecovery: undefined,
   });
   io.adapter(deps.adapter);
+  const { replicaHeader } = deps;
+  if (replicaHeader !== undefined) {
+    // Every polling answer and the WebSocket upgrade: Express's request context never sees them.
+    io.engine.on('headers', (headers: Record<string, string>) => {
+      headers['X-Concord-Replica'] = replicaHeader;
+    });
+  }
   let draining = false;
   let subscriptions = 0;
   const expiry = new Map<string, NodeJS.Timeout>();

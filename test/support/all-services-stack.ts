@@ -23,8 +23,6 @@ export interface AllServicesStack {
   caFile: string;
   ca: string;
   auth: E2eStack;
-  /** REPLICA_ID of each realtime replica, in upstream order (answers carry it as X-Concord-Replica). */
-  realtimeReplicaIds: string[];
   /** Creates the first ceo (straight at the auth replica, so no gateway limit is involved). */
   setup(admin: { username: string; password: string }): Promise<void>;
   cleanup(): Promise<void>;
@@ -45,11 +43,7 @@ const discard = () =>
  * Redis prefix. Never the local stack's fixed ports.
  */
 export async function startAllServicesStack(
-  options: {
-    credentialLimit?: { rate: string; burst: number };
-    /** Realtime replicas behind the gateway (default 1), each its own upstream server. */
-    realtimeReplicas?: number;
-  } = {},
+  options: { credentialLimit?: { rate: string; burst: number } } = {},
 ): Promise<AllServicesStack> {
   // Load runs offer far more than the per-user API limit's default (100 per minute): the limit is
   // raised here as an operator raises it for a load test (env is the live keys' default).
@@ -85,15 +79,13 @@ export async function startAllServicesStack(
       { logDestination: discard() },
     );
     services.push(settings);
-    const realtime = [];
-    for (let n = 1; n <= (options.realtimeReplicas ?? 1); n++) {
-      const replica = await startRealtimeService(
-        readRealtimeConfig({ ...common, REPLICA_ID: `realtime-load-${n}` }),
-        { logDestination: discard() },
-      );
-      services.push(replica);
-      realtime.push(replica);
-    }
+    const realtime = await startRealtimeService(
+      readRealtimeConfig({ ...common, REPLICA_ID: 'realtime-load-1' }),
+      {
+        logDestination: discard(),
+      },
+    );
+    services.push(realtime);
 
     const tls = await ensureTlsMaterial(path.join(dir, 'tls'));
     const httpsPort = await freePort();
@@ -108,7 +100,7 @@ export async function startAllServicesStack(
       upstreams: {
         auth: auth.replicas.map((r) => `127.0.0.1:${r.port}`),
         settings: [`127.0.0.1:${settings.port}`],
-        realtime: realtime.map((r) => `127.0.0.1:${r.port}`),
+        realtime: [`127.0.0.1:${realtime.port}`],
       },
       exposeReplicaHeader: true,
       credentialLimits: Object.fromEntries(
@@ -124,7 +116,6 @@ export async function startAllServicesStack(
       caFile: tls.caCert,
       ca: readFileSync(tls.caCert, 'utf8'),
       auth,
-      realtimeReplicaIds: realtime.map((_, i) => `realtime-load-${i + 1}`),
       async setup(admin) {
         const answer = await fetch(`${auth.replicas[0]!.url}/api/v1/auth/setup`, {
           method: 'POST',

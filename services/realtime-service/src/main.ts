@@ -14,7 +14,6 @@ import { readConfig, type Config } from './config';
 import { createRedisPresenceStore } from './data-access/presence.store';
 import { createPresenceTracker } from './domain/presence-tracker';
 import { createUuidV7 } from './domain/uuid-v7';
-import { apiRequestsOnly } from './ws/engine-requests';
 import { createRealtimeServer } from './ws/realtime-server';
 import { createSocketAdapter } from './ws/socket-adapter';
 
@@ -105,17 +104,16 @@ async function wire(
 
   const newId = createUuidV7({ now: () => clock.now() });
   return {
-    // Socket.IO answers its own path; Express must never answer it too (engine-requests.ts).
-    app: apiRequestsOnly(
-      createApp({
-        http: ctx.http,
-        authenticator,
-        publish: (room, message) => rt.publish(room, message),
-        newId,
-        now: () => clock.now(),
-        bodyLimitBytes: config.BODY_LIMIT_BYTES,
-      }),
-    ),
+    // Socket.IO wraps the bootstrap's one request handler, so Express never answers its path
+    // (libs/common start-service.ts).
+    app: createApp({
+      http: ctx.http,
+      authenticator,
+      publish: (room, message) => rt.publish(room, message),
+      newId,
+      now: () => clock.now(),
+      bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    }),
     // DESIGN.md section 6: each socket's transport is closed (not `disconnect()`, which tells
     // socket.io-client not to reconnect), so clients move to another node by themselves.
     async drain() {

@@ -7,10 +7,11 @@
  * the cut host); `npm test` runs the smoke subset with a 2 s lease. Figures: docs/operations.md,
  * "Rehearsals" / "Several hosts".
  */
+import { spawn } from 'node:child_process';
 import { gatewayServices } from '../../../proxy/gateway';
 import { PASSWORD } from '../../../services/auth-service/test/support/auth-harness';
 import { startHostsStack, HOSTS_SUBNET, type HostsStack } from '../../support/hosts-stack';
-import { ip } from '../../support/netns-hosts';
+import { ip, requireCommands } from '../../support/netns-hosts';
 import type { Origin, TimedResponse } from '../../support/netns-client';
 
 const FULL = process.env.REHEARSAL === 'full';
@@ -74,7 +75,14 @@ describe('several hosts (network namespaces)', () => {
 
   let admin: Tokens;
 
+  /** What an interrupted run leaves: a namespace with a process in it and a link in the root namespace. */
+  let leftoverPid = 0;
+
   beforeAll(async () => {
+    await ip(['netns', 'add', 'ccd-svc1']).catch(() => undefined);
+    const leftover = spawn('ip', ['netns', 'exec', 'ccd-svc1', 'sleep', '600'], { stdio: 'ignore' });
+    leftoverPid = leftover.pid!;
+    await ip(['link', 'add', 'ccd-stale', 'type', 'dummy']).catch(() => undefined);
     const started = performance.now();
     stack = await startHostsStack({ env: { REVOCATION_LEASE_MS: String(LEASE_MS) } });
     figures.start_ms = Math.round(performance.now() - started);
@@ -96,11 +104,22 @@ describe('several hosts (network namespaces)', () => {
   }, 180_000);
 
   afterAll(async () => {
-    if (FULL) console.log(`several-hosts figures ${JSON.stringify(figures)}`);
+    console.log(`several-hosts figures ${JSON.stringify(figures)}`);
     await stack?.stop();
     // Everything is gone: no namespace with the prefix, no address of the subnet anywhere.
     expect((await ip(['netns', 'list'])).split('\n').filter((l) => l.startsWith('ccd-'))).toEqual([]);
   }, 120_000);
+
+  it('fails, never skips, when a prerequisite is missing', () => {
+    expect(() => requireCommands(['ip', 'concord-no-such-command'])).toThrow(
+      /missing commands: concord-no-such-command/,
+    );
+  });
+
+  it("swept an interrupted run's leftovers before building: its processes and links are gone", async () => {
+    expect(() => process.kill(leftoverPid, 0)).toThrow(/ESRCH/);
+    expect(await ip(['-o', 'link', 'show'])).not.toContain('ccd-stale');
+  });
 
   it('the subnet exists only inside the namespaces: the root namespace has no address or route in it', async () => {
     const root = `${await ip(['-4', '-o', 'addr', 'show'])}${await ip(['-4', 'route', 'show', 'table', 'all'])}`;

@@ -66,8 +66,6 @@ export interface HostsStack {
   clientAddresses: string[];
   serviceHosts: string[];
   replicas: HostReplica[];
-  /** REVOCATION_LEASE_MS of every replica. */
-  leaseMs: number;
   /**
    * Reloads nginx (resolves once new workers serve): the new workers start with no pooled upstream
    * connections, so the next request to each upstream server opens a new one.
@@ -201,7 +199,6 @@ export async function startHostsStack(options: HostsStackOptions = {}): Promise<
       clientAddresses: network.addresses('client'),
       serviceHosts,
       replicas,
-      leaseMs: Number(options.env?.REVOCATION_LEASE_MS ?? 2000),
       reloadGateway: () => gatewayNginx.reload(),
       stop,
     };

@@ -12,6 +12,7 @@ import { gatewayServices } from '../../../proxy/gateway';
 import { PASSWORD } from '../../../services/auth-service/test/support/auth-harness';
 import { startHostsStack, HOSTS_SUBNET, type HostsStack } from '../../support/hosts-stack';
 import { ip, requireCommands } from '../../support/netns-hosts';
+import { waitFor } from '../../support/processes';
 import type { Origin, TimedResponse } from '../../support/netns-client';
 
 const FULL = process.env.REHEARSAL === 'full';
@@ -399,6 +400,55 @@ describe('several hosts (network namespaces)', () => {
         expect(failed[0]!.ms).toBeLessThan(SETTINGS_READ_TIMEOUT_MS + SLACK_MS);
         const served = results.filter((r) => r.status === 200).map((r) => hostOf(answeredBy(r)));
         expect(served).toEqual(served.map(() => survivor));
+      });
+
+      it('a write nginx sends to the cut host is never replayed on the other: 504, and nothing applied', async () => {
+        // Fresh workers (no pooled connection), svc1 healthy again: two writes at once go one to each host.
+        await stack.network.restore(cutHost);
+        await waitFor(
+          async () =>
+            (
+              await stack.client.request(
+                { baseUrl: replicasOf('settings').find((r) => r.host === cutHost)!.url },
+                'GET',
+                '/readyz',
+              )
+            ).status === 200,
+          30_000,
+          () => 'settings-service-1 not ready',
+        );
+        await stack.reloadGateway();
+        await stack.network.cut(cutHost);
+        const keys = ['hosts_write_a', 'hosts_write_b'];
+        const writes = await Promise.all(
+          keys.map((key, i) =>
+            stack.client.request(
+              gateway(stack.clientAddresses[4 + i]!),
+              'PUT',
+              `/api/v1/settings/bench/${key}`,
+              {
+                body: { value: 1 },
+                headers: { 'if-match': '"0"' },
+                token: admin.access_token,
+              },
+            ),
+          ),
+        );
+        await stack.network.restore(cutHost);
+        figures.write_statuses = writes.map((w) => `${w.status}:${answeredBy(w)}`).join(',');
+        const failed = writes.filter((w) => w.status !== 200);
+        expect(failed.map((w) => [w.status, (w.body as { code?: number }).code])).toEqual([[504, 8001]]);
+        figures.write_failed_after_ms = Math.round(failed[0]!.ms);
+        expect(failed[0]!.ms).toBeLessThan(CONNECT_TIMEOUT_MS + SLACK_MS);
+        // The failed write was not applied anywhere: its key is still at revision 0.
+        const key = keys[writes.indexOf(failed[0]!)]!;
+        const current = await stack.client.request(
+          gateway(stack.clientAddresses[0]!),
+          'GET',
+          `/api/v1/settings/bench/${key}`,
+          { token: admin.access_token },
+        );
+        expect([current.status, current.headers.etag]).toEqual([200, '"0"']);
       });
     }
   });

@@ -18,6 +18,9 @@ import { waitFor, type ManagedProcess } from './processes';
 
 const ROOT = path.resolve(__dirname, '../..');
 
+/** The prefix of every namespace (and root-namespace link) of the rehearsal: what a sweep deletes. */
+export const HOSTS_PREFIX = 'ccd-';
+
 /** The rehearsal's subnet (10.231.0.0/24): checked unused in the root namespace before it is built. */
 export const HOSTS_SUBNET = '10.231.0';
 
@@ -76,8 +79,6 @@ export interface HostsStack {
 
 /** Options of {@link startHostsStack}. */
 export interface HostsStackOptions {
-  /** Namespace prefix (what a sweep deletes). */
-  prefix?: string;
   /** Extra environment for every replica. */
   env?: Record<string, string>;
 }
@@ -93,7 +94,7 @@ export interface HostsStackOptions {
 export async function startHostsStack(options: HostsStackOptions = {}): Promise<HostsStack> {
   requireCommands(PREREQUISITES);
   const network = await createHostNetwork({
-    prefix: options.prefix ?? 'ccd-',
+    prefix: HOSTS_PREFIX,
     subnet: HOSTS_SUBNET,
     hosts: HOSTS,
     stateDir: path.join(tmpdir(), 'concord-hosts-rehearsal'),

@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { gatewayServices } from '../../../proxy/gateway';
 import { PASSWORD } from '../../../services/auth-service/test/support/auth-harness';
-import { startHostsStack, HOSTS_SUBNET, type HostsStack } from '../../support/hosts-stack';
+import { startHostsStack, HOSTS_PREFIX, HOSTS_SUBNET, type HostsStack } from '../../support/hosts-stack';
 import { ip, requireCommands } from '../../support/netns-hosts';
 import { waitFor } from '../../support/processes';
 import type { Origin, TimedResponse } from '../../support/netns-client';
@@ -80,10 +80,12 @@ describe('several hosts (network namespaces)', () => {
   let leftoverPid = 0;
 
   beforeAll(async () => {
-    await ip(['netns', 'add', 'ccd-svc1']).catch(() => undefined);
-    const leftover = spawn('ip', ['netns', 'exec', 'ccd-svc1', 'sleep', '600'], { stdio: 'ignore' });
+    await ip(['netns', 'add', `${HOSTS_PREFIX}svc1`]).catch(() => undefined);
+    const leftover = spawn('ip', ['netns', 'exec', `${HOSTS_PREFIX}svc1`, 'sleep', '600'], {
+      stdio: 'ignore',
+    });
     leftoverPid = leftover.pid!;
-    await ip(['link', 'add', 'ccd-stale', 'type', 'dummy']).catch(() => undefined);
+    await ip(['link', 'add', `${HOSTS_PREFIX}stale`, 'type', 'dummy']).catch(() => undefined);
     const started = performance.now();
     stack = await startHostsStack({ env: { REVOCATION_LEASE_MS: String(LEASE_MS) } });
     figures.start_ms = Math.round(performance.now() - started);
@@ -108,7 +110,7 @@ describe('several hosts (network namespaces)', () => {
     console.log(`several-hosts figures ${JSON.stringify(figures)}`);
     await stack?.stop();
     // Everything is gone: no namespace with the prefix, no address of the subnet anywhere.
-    expect((await ip(['netns', 'list'])).split('\n').filter((l) => l.startsWith('ccd-'))).toEqual([]);
+    expect((await ip(['netns', 'list'])).split('\n').filter((l) => l.startsWith(HOSTS_PREFIX))).toEqual([]);
   }, 120_000);
 
   it('fails, never skips, when a prerequisite is missing', () => {
@@ -119,7 +121,7 @@ describe('several hosts (network namespaces)', () => {
 
   it("swept an interrupted run's leftovers before building: its processes and links are gone", async () => {
     expect(() => process.kill(leftoverPid, 0)).toThrow(/ESRCH/);
-    expect(await ip(['-o', 'link', 'show'])).not.toContain('ccd-stale');
+    expect(await ip(['-o', 'link', 'show'])).not.toContain(`${HOSTS_PREFIX}stale`);
   });
 
   it('the subnet exists only inside the namespaces: the root namespace has no address or route in it', async () => {

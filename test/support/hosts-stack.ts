@@ -71,7 +71,8 @@ export interface HostsStack {
   replicas: HostReplica[];
   /**
    * Reloads nginx (resolves once new workers serve): the new workers start with no pooled upstream
-   * connections, so the next request to each upstream server opens a new one.
+   * connections, so the next request to each upstream server opens a new one. The test clients
+   * drop their pooled connections too.
    */
   reloadGateway(): Promise<void>;
   stop(): Promise<void>;
@@ -200,7 +201,11 @@ export async function startHostsStack(options: HostsStackOptions = {}): Promise<
       clientAddresses: network.addresses('client'),
       serviceHosts,
       replicas,
-      reloadGateway: () => gatewayNginx.reload(),
+      async reloadGateway() {
+        await gatewayNginx.reload();
+        // The old workers close their idle client connections: start the clients on fresh ones.
+        await client!.dropConnections();
+      },
       stop,
     };
   } catch (err) {

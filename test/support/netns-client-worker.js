@@ -92,6 +92,13 @@ const ops = {
       return { connected: false, data: /** @type {{ data?: unknown }} */ (err).data, message: String(err) };
     }
   },
+  // Closes every pooled connection (after a gateway reload: an old worker closes idle keep-alive
+  // connections, and a request racing that close would fail with "socket hang up").
+  async dropConnections() {
+    for (const c of clients.values()) c.close();
+    clients.clear();
+    return {};
+  },
   async subscribe(msg) {
     return socketOf(msg.socket).subscribe(msg.channel);
   },

@@ -43,6 +43,8 @@ export interface NetnsClient {
   ): Promise<{ connected: boolean; data?: RealtimeErrorPayload }>;
   subscribe(id: string, channel: string): Promise<RealtimeAck>;
   closeSocket(id: string): Promise<void>;
+  /** Closes the pooled HTTP connections (sockets stay). */
+  dropConnections(): Promise<void>;
   /** Every event of socket `id` so far. */
   events(id: string): SocketEvent[];
   /** The first event of `id` named `event` (and matching `match`), waiting up to `timeoutMs`. */
@@ -100,6 +102,7 @@ export async function startNetnsClient(network: HostNetwork, host: string, ca: s
     connect: (id, options) => call('connect', { socket: id, ...options }),
     subscribe: (id, channel) => call('subscribe', { socket: id, channel }),
     closeSocket: async (id) => void (await call('close', { socket: id })),
+    dropConnections: async () => void (await call('dropConnections', {})),
     events: (id) => events.filter((e) => e.socket === id),
     nextEvent(id, event, timeoutMs, match) {
       return new Promise((resolve, reject) => {

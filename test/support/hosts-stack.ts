@@ -38,6 +38,7 @@ const HOSTS = {
 /** The commands the rehearsal runs; any missing one fails it (never a skip). */
 const PREREQUISITES = [
   'ip',
+  'ss',
   'runuser',
   'initdb',
   'postgres',

@@ -1,6 +1,6 @@
 // End-to-end tests of the nginx gateway (proxy/gateway) against bare Node fake upstreams. Every run
 // uses free ports and its own run directory, so it never collides with a running local stack.
-import { randomUUID } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as http from 'node:http';
@@ -282,6 +282,31 @@ function handshake(gw: Gateway, version: tls.SecureVersion): Promise<string> {
     socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
   });
 }
+
+describe('TLS material for a gateway reached at another address', () => {
+  it('when a name is asked for, reissues the server certificate under the same CA with it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'concord-tls-'));
+    try {
+      const before = await ensureTlsMaterial(dir);
+      const caBefore = await readFile(before.caCert, 'utf8');
+      const plain = new X509Certificate(await readFile(before.cert));
+      const after = await ensureTlsMaterial(dir, { names: ['10.231.0.2', 'gateway.concord.test'] });
+      const cert = new X509Certificate(await readFile(after.cert));
+
+      expect(plain.checkIP('10.231.0.2')).toBeUndefined();
+      expect([cert.checkIP('10.231.0.2'), cert.checkHost('gateway.concord.test')]).toEqual([
+        '10.231.0.2',
+        'gateway.concord.test',
+      ]);
+      expect([cert.checkHost('localhost'), await readFile(after.caCert, 'utf8')]).toEqual([
+        'localhost',
+        caBefore,
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('gateway rendering', () => {
   const base: NginxConfigOptions = {

@@ -41,6 +41,9 @@ function findNginx() {
  * @property {number} [startTimeoutMs] default 10 000
  * @property {number} [stopTimeoutMs] SIGQUIT grace before SIGKILL, default 10 000
  * @property {(line: string) => void} [onOutput] receives nginx's stderr/stdout lines
+ * @property {string} [netns] a network namespace (`ip netns`) to run nginx in; readiness is then read
+ *   from the namespace's own socket table (/proc/<pid>/net/tcp), since its addresses may not be
+ *   reachable from the caller's namespace
  *
  * @typedef {object} NginxHandle
  * @property {number} pid master process id
@@ -71,11 +74,13 @@ async function startNginx(options) {
   await fsp.writeFile(confPath, config, { mode: 0o600 });
   // -e: the compiled-in error log (often /var/log/nginx/error.log) is opened before the config is read.
   const baseArgs = ['-p', `${runDir}/`, '-c', confPath, '-e', errorLog];
-  await testConfig(nginxBin, baseArgs);
+  const command = inNetns(options.netns, nginxBin);
+  await testConfig(command, baseArgs);
 
   // Own process group: a terminal's Ctrl-C reaches only the runner, which stops nginx in order, and a
-  // SIGKILL fallback can take the workers down with the master.
-  const child = spawn(nginxBin, [...baseArgs, '-g', 'daemon off;'], {
+  // SIGKILL fallback can take the workers down with the master. `ip netns exec` execs in place, so
+  // the pid is nginx's master either way.
+  const child = spawn(command.bin, [...command.args, ...baseArgs, '-g', 'daemon off;'], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -129,7 +134,11 @@ async function startNginx(options) {
   };
 
   try {
-    await waitUntilListening(waitFor, startTimeoutMs, () => exitInfo);
+    const probe =
+      options.netns === undefined
+        ? canConnect
+        : (/** @type {string} */ host, /** @type {number} */ port) => isListeningIn(pid, host, port);
+    await waitUntilListening(waitFor, startTimeoutMs, () => exitInfo, probe);
   } catch (err) {
     await stop();
     const tail = await readTail(errorLog, 20);
@@ -144,7 +153,7 @@ async function startNginx(options) {
     if (exitInfo) throw new Error('nginx is not running');
     if (newConfig !== undefined) await fsp.writeFile(confPath, newConfig, { mode: 0o600 });
     // Test first: a broken config would only be logged by the master, and the caller would believe it applied.
-    await testConfig(nginxBin, baseArgs);
+    await testConfig(command, baseArgs);
     const before = workerPids(pid);
     signalProcess(pid, 'SIGHUP');
     if (before === undefined) {
@@ -173,11 +182,21 @@ async function startNginx(options) {
 }
 
 /**
- * @param {string} nginxBin
+ * The command line prefix that runs `bin`, inside `netns` when one is given.
+ * @param {string | undefined} netns
+ * @param {string} bin
+ * @returns {{ bin: string, args: string[] }}
+ */
+function inNetns(netns, bin) {
+  return netns === undefined ? { bin, args: [] } : { bin: 'ip', args: ['netns', 'exec', netns, bin] };
+}
+
+/**
+ * @param {{ bin: string, args: string[] }} command
  * @param {string[]} baseArgs
  */
-async function testConfig(nginxBin, baseArgs) {
-  const { code, output } = await run(nginxBin, [...baseArgs, '-t', '-q']);
+async function testConfig(command, baseArgs) {
+  const { code, output } = await run(command.bin, [...command.args, ...baseArgs, '-t', '-q']);
   if (code !== 0) throw new Error(`nginx -t rejected the configuration:\n${output.trim()}`);
 }
 
@@ -255,13 +274,14 @@ function sslListenersOf(config) {
  * @param {ListenAddress[]} targets
  * @param {number} timeoutMs
  * @param {() => unknown} hasExited
+ * @param {(host: string, port: number) => Promise<boolean>} probe
  */
-async function waitUntilListening(targets, timeoutMs, hasExited) {
+async function waitUntilListening(targets, timeoutMs, hasExited, probe) {
   const deadline = Date.now() + timeoutMs;
   for (const target of targets) {
     for (;;) {
       if (hasExited()) throw new Error('nginx exited during start-up');
-      if (await canConnect(target.host, target.port)) break;
+      if (await probe(target.host, target.port)) break;
       if (Date.now() > deadline)
         throw new Error(`${target.host}:${target.port} not accepting after ${timeoutMs} ms`);
       await sleep(50);
@@ -289,6 +309,33 @@ function canConnect(host, port) {
       resolve(false);
     });
   });
+}
+
+/**
+ * Whether the network namespace of process `pid` has a TCP socket listening on `host:port` (IPv4),
+ * read from its /proc socket table: the kernel completes handshakes on a listening socket, so this
+ * is what a TCP probe from inside the namespace would see.
+ * @param {number} pid
+ * @param {string} host
+ * @param {number} port
+ * @returns {Promise<boolean>}
+ */
+async function isListeningIn(pid, host, port) {
+  if (net.isIP(host) !== 4)
+    throw new Error(`startNginx: netns readiness supports IPv4 listeners only (${host})`);
+  // /proc/net/tcp prints the address as the hex of its bytes in host (little-endian) order.
+  const hex = (/** @type {number} */ n, /** @type {number} */ width) =>
+    n.toString(16).toUpperCase().padStart(width, '0');
+  const address = hex(Buffer.from(host.split('.').map(Number)).readUInt32LE(0), 8);
+  const want = `${address}:${hex(port, 4)}`;
+  const table = await fsp.readFile(`/proc/${pid}/net/tcp`, 'utf8').catch(() => '');
+  return table
+    .split('\n')
+    .slice(1)
+    .some((line) => {
+      const [, local, , state] = line.trim().split(/\s+/);
+      return local === want && state === '0A';
+    });
 }
 
 /**

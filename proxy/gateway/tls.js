@@ -7,6 +7,7 @@
 const { execFile } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs/promises');
+const net = require('node:net');
 const path = require('node:path');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { promisify } = require('node:util');
@@ -44,6 +45,18 @@ authorityKeyIdentifier = keyid, issuer
 `;
 
 /**
+ * The openssl config, with `extraNames` (host names or IP addresses) added to the server
+ * certificate's subjectAltName.
+ * @param {readonly string[]} extraNames
+ */
+function opensslConfig(extraNames) {
+  const extra = extraNames.map((n) => (net.isIP(n) ? `IP:${n}` : `DNS:${n}`));
+  return extra.length === 0
+    ? OPENSSL_CNF
+    : OPENSSL_CNF.replace('IP:127.0.0.1, IP:::1', `IP:127.0.0.1, IP:::1, ${extra.join(', ')}`);
+}
+
+/**
  * @typedef {{ caCert: string, cert: string, key: string }} TlsMaterial
  */
 
@@ -53,12 +66,16 @@ authorityKeyIdentifier = keyid, issuer
  * their absolute paths. Reuses valid material; issues a new server certificate (under the same CA) when
  * the current one expires within 30 days, no longer matches its key or CA; a new CA only when the CA
  * itself is missing, broken or about to expire. Safe to call from concurrent processes.
+ * `names` adds host names or IP addresses to the server certificate (a gateway reached at an address
+ * other than loopback, e.g. the several-hosts rehearsal's gateway host); material without them is
+ * reissued.
  * @param {string} dir
- * @param {{ openssl?: string }} [options]
+ * @param {{ openssl?: string, names?: readonly string[] }} [options]
  * @returns {Promise<TlsMaterial>}
  */
 async function ensureTlsMaterial(dir, options = {}) {
   const openssl = options.openssl ?? 'openssl';
+  const names = options.names ?? [];
   const abs = path.resolve(dir);
   await fs.mkdir(abs, { recursive: true, mode: 0o700 });
   const files = {
@@ -69,17 +86,17 @@ async function ensureTlsMaterial(dir, options = {}) {
   };
   const result = { caCert: files.caCert, cert: files.cert, key: files.key };
 
-  const first = await inspect(files);
+  const first = await inspect(files, names);
   if (first.caValid && first.serverValid) return result;
 
   await withLock(path.join(abs, '.lock'), async () => {
     // Another process may have generated everything while we waited for the lock.
-    const state = await inspect(files);
+    const state = await inspect(files, names);
     if (state.caValid && state.serverValid) return;
     const work = await fs.mkdtemp(path.join(abs, '.tmp-'));
     try {
       const cnf = path.join(work, 'openssl.cnf');
-      await fs.writeFile(cnf, OPENSSL_CNF);
+      await fs.writeFile(cnf, opensslConfig(names));
       if (!state.caValid) {
         await exec(openssl, [
           'req', '-x509', '-config', cnf, '-extensions', 'v3_ca',
@@ -121,7 +138,7 @@ async function ensureTlsMaterial(dir, options = {}) {
     }
   });
 
-  const final = await inspect(files);
+  const final = await inspect(files, names);
   if (!final.caValid || !final.serverValid) {
     throw new Error(`ensureTlsMaterial: generated material in ${abs} does not verify (${final.reason})`);
   }
@@ -130,9 +147,10 @@ async function ensureTlsMaterial(dir, options = {}) {
 
 /**
  * @param {{ caCert: string, caKey: string, cert: string, key: string }} files
+ * @param {readonly string[]} names extra names the server certificate must cover
  * @returns {Promise<{ caValid: boolean, serverValid: boolean, reason: string }>}
  */
-async function inspect(files) {
+async function inspect(files, names) {
   const renewBefore = Date.now() + RENEW_BEFORE_MS;
   /** @type {crypto.X509Certificate} */
   let ca;
@@ -158,6 +176,10 @@ async function inspect(files) {
     }
     if (!cert.checkHost('localhost') || !cert.checkIP('127.0.0.1')) {
       return { caValid: true, serverValid: false, reason: 'server certificate lacks localhost SANs' };
+    }
+    const missing = names.filter((n) => (net.isIP(n) ? !cert.checkIP(n) : !cert.checkHost(n)));
+    if (missing.length > 0) {
+      return { caValid: true, serverValid: false, reason: `server certificate lacks ${missing.join(', ')}` };
     }
   } catch (err) {
     return { caValid: true, serverValid: false, reason: describe(err) };

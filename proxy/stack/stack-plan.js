@@ -30,6 +30,12 @@ const PROXY_ADDRESS = '127.0.0.2';
  * @property {string} redisPrefix
  * @property {string} publicUrl the gateway's URL, which is also the token issuer
  * @property {string} logLevel
+ *
+ * @typedef {object} ReplicaPlacement where a replica runs: the local stack's loopback by default, or
+ *   a host of its own (the several-hosts rehearsal, test/rehearsal/hosts)
+ * @property {string} host the address it binds (HOST)
+ * @property {string} trustedProxies TRUSTED_PROXIES: the gateway's source address
+ * @property {string} jwksUrl a verifier's JWKS_URL (an internal listener of the JWKS provider)
  */
 
 /**
@@ -60,13 +66,23 @@ function jwksUrl(services) {
 }
 
 /**
+ * The local stack's placement: everything on loopback, nginx connecting from PROXY_ADDRESS.
+ * @param {readonly ServiceDefinition[]} services
+ * @returns {ReplicaPlacement}
+ */
+function loopbackPlacement(services) {
+  return { host: '127.0.0.1', trustedProxies: `${PROXY_ADDRESS}/32`, jwksUrl: jwksUrl(services) };
+}
+
+/**
  * The variables the stack sets for one replica.
  * @param {StackReplica} r
  * @param {readonly ServiceDefinition[]} services
  * @param {SharedEnv} shared
+ * @param {ReplicaPlacement} [placement] default: loopback (the local stack)
  * @returns {Record<string, string>}
  */
-function replicaEnv(r, services, shared) {
+function replicaEnv(r, services, shared, placement = loopbackPlacement(services)) {
   const s = r.service;
   /** @type {Record<string, string>} */
   const own = {};
@@ -78,7 +94,7 @@ function replicaEnv(r, services, shared) {
   return {
     ...s.env,
     ...s.localEnv,
-    HOST: '127.0.0.1',
+    HOST: placement.host,
     PORT: String(r.port),
     METRICS_PORT: String(r.metricsPort),
     ...(r.internalPort === undefined ? {} : { INTERNAL_PORT: String(r.internalPort) }),
@@ -86,10 +102,10 @@ function replicaEnv(r, services, shared) {
     DATABASE_URL: shared.databaseUrl,
     REDIS_URL: shared.redisUrl,
     REDIS_PREFIX: shared.redisPrefix,
-    TRUSTED_PROXIES: `${PROXY_ADDRESS}/32`,
+    TRUSTED_PROXIES: placement.trustedProxies,
     JWT_ISSUER: shared.publicUrl,
     JWT_AUDIENCE: 'concord',
-    ...(s.jwks === 'consumer' ? { JWKS_URL: jwksUrl(services) } : {}),
+    ...(s.jwks === 'consumer' ? { JWKS_URL: placement.jwksUrl } : {}),
     ...(s.jwks === 'provider' ? { JWT_KEYS_FILE: shared.generated.jwtKeysFile } : {}),
     EXPOSE_REPLICA_HEADER: 'true',
     LOG_LEVEL: shared.logLevel,
@@ -132,12 +148,13 @@ function replicaPortClaims(replicas) {
 /**
  * The gateway's upstreams: every replica's http address, by upstream name.
  * @param {readonly StackReplica[]} replicas
+ * @param {(r: StackReplica) => string} [hostOf] the address a replica binds (default loopback)
  * @returns {Record<string, string[]>}
  */
-function gatewayUpstreams(replicas) {
+function gatewayUpstreams(replicas, hostOf = () => '127.0.0.1') {
   /** @type {Record<string, string[]>} */
   const upstreams = {};
-  for (const r of replicas) (upstreams[r.service.upstream] ??= []).push(`127.0.0.1:${r.port}`);
+  for (const r of replicas) (upstreams[r.service.upstream] ??= []).push(`${hostOf(r)}:${r.port}`);
   return upstreams;
 }
 

@@ -100,6 +100,29 @@ describe('local stack plan (proxy/stack)', () => {
     expect(new Set(ports).size).toBe(ports.length);
   });
 
+  it('placed on a host of its own, binds that address, trusts that gateway and fetches that JWKS', () => {
+    const placement = {
+      host: '10.231.0.12',
+      trustedProxies: '10.231.0.2/32',
+      jwksUrl: 'http://10.231.0.12:4112/.well-known/jwks.json',
+    };
+    const env = replicaEnv(replica('settings-service-2'), services, SHARED, placement);
+    const config = readSettingsConfig(env) as Record<string, unknown>;
+
+    expect([env.HOST, env.TRUSTED_PROXIES, env.JWKS_URL]).toEqual([
+      '10.231.0.12',
+      '10.231.0.2/32',
+      'http://10.231.0.12:4112/.well-known/jwks.json',
+    ]);
+    expect(config.HOST).toBe('10.231.0.12');
+  });
+
+  it('puts replicas placed on other hosts behind their hosts’ addresses', () => {
+    const hostOf = (r: { name: string }) => (r.name.endsWith('-1') ? '10.231.0.11' : '10.231.0.12');
+
+    expect(gatewayUpstreams(replicas, hostOf).settings).toEqual(['10.231.0.11:4201', '10.231.0.12:4202']);
+  });
+
   it('puts every replica behind its service’s upstream', () => {
     expect(gatewayUpstreams(replicas)).toEqual({
       auth: ['127.0.0.1:4101', '127.0.0.1:4102'],

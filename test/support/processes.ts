@@ -22,14 +22,21 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Spawns `command` with `env`, keeping the last 64 KiB of its output. */
+/**
+ * Spawns `command` with `env`, keeping the last 64 KiB of its output; `ipc` opens Node's message
+ * channel to a node child (`child.send`, `'message'`).
+ */
 export function spawnManaged(
   name: string,
   command: string,
   args: string[],
   env: Record<string, string>,
+  options: { ipc?: boolean } = {},
 ): ManagedProcess {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   const keep = (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-65_536);

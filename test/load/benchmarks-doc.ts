@@ -2,8 +2,23 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AuthBenchResult } from './auth.results';
 import { CPU_COMPONENTS } from './report-html';
 
-const BEGIN = '<!-- bench:auth:begin (written by `npm run bench -- auth`; edits inside are overwritten) -->';
-const END = '<!-- bench:auth:end -->';
+/** The markers around one scenario's generated section of docs/benchmarks.md. */
+export interface SectionMarkers {
+  begin: string;
+  end: string;
+}
+
+/** The markers of scenario `name`. */
+export function sectionMarkers(name: string): SectionMarkers {
+  return {
+    begin: `<!-- bench:${name}:begin (written by \`npm run bench -- ${name}\`; edits inside are overwritten) -->`,
+    end: `<!-- bench:${name}:end -->`,
+  };
+}
+
+const AUTH_SECTION = sectionMarkers('auth');
+const BEGIN = AUTH_SECTION.begin;
+const END = AUTH_SECTION.end;
 
 const HEADER = `# Benchmarks
 
@@ -11,7 +26,8 @@ Figures measured on a named machine by the scripts in \`test/load/\`. Each scena
 section between its markers; the analysis below a section is written by hand.
 `;
 
-function f(v: number, digits = 2): string {
+/** A figure for the tables: fixed digits, or a dash when it could not be measured. */
+export function f(v: number, digits = 2): string {
   return Number.isFinite(v) ? v.toFixed(digits) : '–';
 }
 
@@ -70,14 +86,27 @@ export function renderAuthSection(r: AuthBenchResult, reportPaths: { json: strin
   return lines.join('\n');
 }
 
+/**
+ * `text` with the section between `markers` replaced by `section` (which carries the markers), or
+ * with `section` appended when the markers are not there yet (pure: the hand-written analysis
+ * around a section survives every rewrite).
+ */
+export function replaceSection(text: string, markers: SectionMarkers, section: string): string {
+  // The begin marker is matched without its note, so rewording the note does not duplicate it.
+  const start = text.indexOf(markers.begin.slice(0, markers.begin.indexOf(' (')));
+  const end = text.indexOf(markers.end);
+  return start >= 0 && end > start
+    ? `${text.slice(0, start)}${section}${text.slice(end + markers.end.length)}`
+    : `${text.trimEnd()}\n\n${section}\n`;
+}
+
+/** Replaces one scenario's section of `file` (or appends it; creates the file with a header if needed). */
+export function upsertSection(file: string, markers: SectionMarkers, section: string): void {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : HEADER;
+  writeFileSync(file, replaceSection(text, markers, section));
+}
+
 /** Replaces the auth section of `file` (or appends it; creates the file with a header if needed). */
 export function upsertAuthSection(file: string, section: string): void {
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : HEADER;
-  const start = text.indexOf(BEGIN.slice(0, BEGIN.indexOf(' (')));
-  const end = text.indexOf(END);
-  const next =
-    start >= 0 && end > start
-      ? `${text.slice(0, start)}${section}${text.slice(end + END.length)}`
-      : `${text.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, next);
+  upsertSection(file, AUTH_SECTION, section);
 }

@@ -12,7 +12,8 @@ function n(v: number, digits = 2): string {
   return Number.isFinite(v) ? v.toFixed(digits) : '–';
 }
 
-function table(head: string[], rows: string[][]): string {
+/** An HTML table of escaped cells. */
+export function table(head: string[], rows: string[][]): string {
   const th = head.map((h) => `<th>${esc(h)}</th>`).join('');
   const tr = rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('');
   return `<table><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table>`;

@@ -15,6 +15,8 @@ export interface RealtimeOptions {
   userIntervalMs: number;
   presenceCycles: number;
   revokes: number;
+  /** Idle time between the last socket subscribed and the RSS reading. */
+  settleMs: number;
   /** Also run the two-node phase on the sharded adapter. */
   sharded: boolean;
   skipDocs: boolean;
@@ -24,7 +26,7 @@ export interface RealtimeOptions {
 /** Usage text, printed on a bad option. */
 export const REALTIME_USAGE = `npm run bench -- realtime [--sockets 10000] [--workers 2] [--concurrency 50]
   [--broadcasts 8] [--fanout-burst 10] [--user-messages 200] [--user-interval 25]
-  [--presence-cycles 50] [--revokes 50] [--no-sharded] [--skip-docs] [--check-goals]`;
+  [--presence-cycles 50] [--revokes 50] [--settle 10] [--no-sharded] [--skip-docs] [--check-goals]`;
 
 /** The open-file limit of one process is 20 000 here; a node or worker must stay below it. */
 export const MAX_SOCKETS = 18_000;
@@ -53,6 +55,7 @@ export function parseRealtimeOptions(args: string[]): RealtimeOptions {
         'user-interval': { type: 'string' },
         'presence-cycles': { type: 'string' },
         revokes: { type: 'string' },
+        settle: { type: 'string' },
         'no-sharded': { type: 'boolean' },
         'skip-docs': { type: 'boolean' },
         'check-goals': { type: 'boolean' },
@@ -73,6 +76,7 @@ export function parseRealtimeOptions(args: string[]): RealtimeOptions {
     userIntervalMs: int('user-interval', s('user-interval'), 25, 1, 10_000),
     presenceCycles: int('presence-cycles', s('presence-cycles'), 50, 1, 1_000),
     revokes: int('revokes', s('revokes'), 50, 1, 1_000),
+    settleMs: 1_000 * int('settle', s('settle'), 10, 3, 120),
     sharded: values['no-sharded'] !== true,
     skipDocs: values['skip-docs'] === true,
     checkGoals: values['check-goals'] === true,

@@ -22,7 +22,7 @@ function phase(spec: PhaseSpec, o: Partial<PhaseResult> & { p99?: number; p50?: 
     name: `${spec.side} ${spec.nodes} ${spec.adapter}`,
     sockets: 100,
     connect: { connected: 100, failed: 0, failures: [], ms: 1000, perSecond: 1000 },
-    rss: { idleBytes: [0], loadedBytes: [0], perSocketBytes: 16_384 },
+    rss: { idleBytes: [0], earlyBytes: [0], loadedBytes: [0], perSocketBytes: 16_384 },
     broadcast: delivery(samples),
     fanout: { broadcasts: 1, delivered: 100, expected: 100, deliveriesPerSecond: 10_000, durationMs: 10 },
     cpu: { groupsMs: {}, wallMs: 1000, foreignShare: 0 },
@@ -70,7 +70,7 @@ describe('realtimeGoals', () => {
       bare1({ connect: { connected: 100, failed: 0, failures: [], ms: 100, perSecond: 1000 } }),
       ours1({
         connect: { connected: 100, failed: 0, failures: [], ms: 100, perSecond: 700 },
-        rss: { idleBytes: [], loadedBytes: [], perSocketBytes: 20_480 },
+        rss: { idleBytes: [], earlyBytes: [], loadedBytes: [], perSocketBytes: 20_480 },
       }),
     ]);
     expect(byName(goals, 'connect rate ours ÷ bare, 1 node')).toMatchObject({ value: 0.7, met: false });

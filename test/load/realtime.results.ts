@@ -26,8 +26,11 @@ export interface PhaseResult extends PhaseSpec {
     ms: number;
     perSecond: number;
   };
-  /** RSS of each node before any socket and with every socket connected, subscribed and idle. */
-  rss: { idleBytes: number[]; loadedBytes: number[]; perSocketBytes: number };
+  /**
+   * RSS of each node before any socket, 3 s after the last socket subscribed, and after the settle
+   * time (the figure per socket is taken from the last).
+   */
+  rss: { idleBytes: number[]; earlyBytes: number[]; loadedBytes: number[]; perSocketBytes: number };
   broadcast: DeliveryResult;
   fanout: FanoutResult;
   perUser?: DeliveryResult;
@@ -53,6 +56,7 @@ export interface RealtimeSettings {
   userIntervalMs: number;
   presenceCycles: number;
   revokes: number;
+  settleMs: number;
 }
 
 /** Everything one `npm run bench -- realtime` measured. */

@@ -119,11 +119,18 @@ async function runPhase(ctx: BenchContext, spec: PhaseSpec, sh: Shared): Promise
       throw new Error(
         `${tag} only ${c.subscribed}/${o.sockets} sockets connected and subscribed: ${[...c.failures, ...c.subscribeFailures].join(' | ')}`,
       );
-    await sleep(3_000); // idle: handshakes' garbage has a chance to be collected
+    // Idle before reading RSS: V8's memory reducer collects the handshakes' garbage only once the
+    // allocation rate has dropped for a few seconds; an early reading counts garbage as sockets.
+    await sleep(3_000);
+    const earlyBytes = nodes.map((n) => n.rss());
+    await sleep(Math.max(0, o.settleMs - 3_000));
     const loadedBytes = nodes.map((n) => n.rss());
     const perSocketBytes =
       (loadedBytes.reduce((a, b) => a + b, 0) - idleBytes.reduce((a, b) => a + b, 0)) / c.connected;
-    ctx.progress(`${tag} RSS ${(perSocketBytes / 1024).toFixed(1)} KiB per idle socket`);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    ctx.progress(
+      `${tag} RSS ${(perSocketBytes / 1024).toFixed(1)} KiB per idle socket after ${o.settleMs / 1000} s idle (${((sum(earlyBytes) - sum(idleBytes)) / c.connected / 1024).toFixed(1)} KiB after 3 s)`,
+    );
 
     const broadcast = await measureBroadcasts({
       workers,
@@ -155,7 +162,7 @@ async function runPhase(ctx: BenchContext, spec: PhaseSpec, sh: Shared): Promise
       name,
       sockets: o.sockets,
       connect: { connected: c.connected, failed: c.failed, failures: c.failures, ms: c.connectMs, perSecond },
-      rss: { idleBytes, loadedBytes, perSocketBytes },
+      rss: { idleBytes, earlyBytes, loadedBytes, perSocketBytes },
       broadcast,
       fanout,
       cpu: { groupsMs: {}, wallMs: 0, foreignShare: 0 },
@@ -324,6 +331,7 @@ export async function realtimeScenario(ctx: BenchContext): Promise<number> {
       userIntervalMs: o.userIntervalMs,
       presenceCycles: o.presenceCycles,
       revokes: o.revokes,
+      settleMs: o.settleMs,
     },
     phases,
     goals,

@@ -21,7 +21,14 @@ function phase(spec: PhaseSpec, o: Partial<PhaseResult> & { p99?: number; p50?: 
     ...spec,
     name: `${spec.side} ${spec.nodes} ${spec.adapter}`,
     sockets: 100,
-    connect: { connected: 100, failed: 0, failures: [], ms: 1000, perSecond: 1000 },
+    connect: {
+      connected: 100,
+      failed: 0,
+      failures: [],
+      ms: 1000,
+      perSecond: 1000,
+      serverCpuUsPerConnect: 100,
+    },
     rss: { idleBytes: [0], earlyBytes: [0], loadedBytes: [0], perSocketBytes: 16_384 },
     broadcast: delivery(samples),
     fanout: { broadcasts: 1, delivered: 100, expected: 100, deliveriesPerSecond: 10_000, durationMs: 10 },
@@ -67,9 +74,25 @@ describe('realtimeGoals', () => {
 
   it('connect rate and RSS are ratios against the bare server of the same node count', () => {
     const goals = realtimeGoals([
-      bare1({ connect: { connected: 100, failed: 0, failures: [], ms: 100, perSecond: 1000 } }),
+      bare1({
+        connect: {
+          connected: 100,
+          failed: 0,
+          failures: [],
+          ms: 100,
+          perSecond: 1000,
+          serverCpuUsPerConnect: 100,
+        },
+      }),
       ours1({
-        connect: { connected: 100, failed: 0, failures: [], ms: 100, perSecond: 700 },
+        connect: {
+          connected: 100,
+          failed: 0,
+          failures: [],
+          ms: 100,
+          perSecond: 700,
+          serverCpuUsPerConnect: 100,
+        },
         rss: { idleBytes: [], earlyBytes: [], loadedBytes: [], perSocketBytes: 20_480 },
       }),
     ]);

@@ -25,6 +25,8 @@ export interface PhaseResult extends PhaseSpec {
     failures: string[];
     ms: number;
     perSecond: number;
+    /** CPU the server processes spent in the connect round (subscribe included), per socket. */
+    serverCpuUsPerConnect: number;
   };
   /**
    * RSS of each node before any socket, 3 s after the last socket subscribed, and after the settle

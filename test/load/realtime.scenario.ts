@@ -106,14 +106,20 @@ async function runPhase(ctx: BenchContext, spec: PhaseSpec, sh: Shared): Promise
     ctx.progress(
       `${tag} connecting ${o.sockets} sockets (${o.workers} client processes, ${o.concurrency} in flight each)`,
     );
+    const beforeConnect = snapshotCpu();
     const c = await workers.connect(targets, {
       concurrency: o.concurrency,
       channel: CHANNEL,
       timeoutMs: 60_000,
     });
+    // CPU per connect holds up on a busy machine far better than connects per second do.
+    const connectCpuMs =
+      cpuSince(beforeConnect, [pidGroup('server', () => nodes.map((n) => n.pid))]).groupsMs.server ??
+      Number.NaN;
+    const serverCpuUsPerConnect = (1000 * connectCpuMs) / Math.max(1, c.connected);
     const perSecond = (c.connected / c.connectMs) * 1000;
     ctx.progress(
-      `${tag} ${c.connected} connected in ${(c.connectMs / 1000).toFixed(1)} s (${perSecond.toFixed(0)}/s), ${c.failed} refused, ${c.subscribed} subscribed to ${CHANNEL}${c.failures.length ? `; first failures: ${c.failures.join(' | ')}` : ''}`,
+      `${tag} ${c.connected} connected in ${(c.connectMs / 1000).toFixed(1)} s (${perSecond.toFixed(0)}/s, server CPU ${serverCpuUsPerConnect.toFixed(0)} µs each), ${c.failed} refused, ${c.subscribed} subscribed to ${CHANNEL}${c.failures.length ? `; first failures: ${c.failures.join(' | ')}` : ''}`,
     );
     if (c.subscribed < o.sockets * 0.99)
       throw new Error(
@@ -161,7 +167,14 @@ async function runPhase(ctx: BenchContext, spec: PhaseSpec, sh: Shared): Promise
       ...spec,
       name,
       sockets: o.sockets,
-      connect: { connected: c.connected, failed: c.failed, failures: c.failures, ms: c.connectMs, perSecond },
+      connect: {
+        connected: c.connected,
+        failed: c.failed,
+        failures: c.failures,
+        ms: c.connectMs,
+        perSecond,
+        serverCpuUsPerConnect,
+      },
       rss: { idleBytes, earlyBytes, loadedBytes, perSocketBytes },
       broadcast,
       fanout,

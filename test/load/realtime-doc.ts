@@ -9,7 +9,7 @@ const kib = (bytes: number) => f(bytes / 1024, 1);
 function phaseRow(p: PhaseResult): string {
   const b = p.broadcast.summary;
   const u = p.perUser?.summary;
-  return `| ${p.name} | ${p.connect.connected} (${p.connect.failed} refused) | ${f(p.connect.perSecond, 0)} | ${f(p.connect.serverCpuUsPerConnect, 0)} | ${kib(p.rss.perSocketBytes)} | ${f(b.p50, 1)} / ${f(b.p99, 1)} | ${p.broadcast.delivered}/${p.broadcast.expected} | ${f(p.fanout.deliveriesPerSecond, 0)} | ${u ? `${f(u.p50)} / ${f(u.p99)}` : '–'} | ${f(100 * p.cpu.foreignShare, 0)}% |`;
+  return `| ${p.name} | ${p.connect.connected} (${p.connect.failed} refused) | ${f(p.connect.perSecond, 0)} | ${f(p.connect.serverCpuUsPerConnect, 0)} | ${kib(p.rss.perSocketBytes)} | ${f(b.p50, 1)} / ${f(b.p99, 1)} | ${f(p.broadcast.serverCpuUsPerDelivery, 1)} | ${p.broadcast.delivered}/${p.broadcast.expected} | ${f(p.fanout.deliveriesPerSecond, 0)} | ${u ? `${f(u.p50)} / ${f(u.p99)}` : '–'} | ${f(100 * p.cpu.foreignShare, 0)}% |`;
 }
 
 /** The generated Markdown section for one realtime run. */
@@ -34,8 +34,8 @@ export function renderRealtimeSection(
     `- Measures: connect rate (connected ÷ wall time of the connect round; server CPU per connect from /proc over the same round, subscription included); RSS per idle socket ((RSS with every socket connected and subscribed, then ${s.settleMs / 1000} s idle) − (RSS before the first) summed over the nodes, ÷ sockets); broadcast: ${s.broadcasts} messages to the channel every socket is subscribed to, one at a time, latency from just before the publishing POST to each delivery; fan-out: ${s.fanoutBurst} broadcasts back to back, deliveries ÷ time to the last; per-user: ${s.userMessages} messages to \`/users/{id}/messages\`, one every ${s.userIntervalMs} ms, latency to each of the user's sockets (on both nodes); presence: ${s.presenceCycles} connect/disconnect cycles of a user on node 1 seen by an observer on node 2; revocation: ${s.revokes} sessions with a socket on each node, logout at auth-service, timed to the later disconnect.`,
     `- Reports: \`${reportPaths.json}\`, \`${reportPaths.html}\``,
     '',
-    '| phase | sockets | connects/s | server CPU µs/connect | RSS KiB/socket | broadcast p50 / p99 ms | delivered | fan-out deliveries/s | per-user p50 / p99 ms | foreign CPU |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| phase | sockets | connects/s | server CPU µs/connect | RSS KiB/socket | broadcast p50 / p99 ms | server CPU µs/delivery | delivered | fan-out deliveries/s | per-user p50 / p99 ms | foreign CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...r.phases.map(phaseRow),
     '',
     ...(probes.length > 0

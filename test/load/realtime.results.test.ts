@@ -30,7 +30,7 @@ function phase(spec: PhaseSpec, o: Partial<PhaseResult> & { p99?: number; p50?: 
       serverCpuUsPerConnect: 100,
     },
     rss: { idleBytes: [0], earlyBytes: [0], loadedBytes: [0], perSocketBytes: 16_384 },
-    broadcast: delivery(samples),
+    broadcast: { ...delivery(samples), serverCpuUsPerDelivery: 10 },
     fanout: { broadcasts: 1, delivered: 100, expected: 100, deliveriesPerSecond: 10_000, durationMs: 10 },
     cpu: { groupsMs: {}, wallMs: 1000, foreignShare: 0 },
     ...o,
@@ -123,7 +123,7 @@ describe('realtimeGoals', () => {
 
   it('a phase on a busy machine or with lost deliveries makes its verdicts inconclusive', () => {
     const busy = ours1({ cpu: { groupsMs: {}, wallMs: 1, foreignShare: 0.3 } });
-    const lossy = bare1({ broadcast: delivery([1, 2], 3) });
+    const lossy = bare1({ broadcast: { ...delivery([1, 2], 3), serverCpuUsPerDelivery: 10 } });
     const goals = realtimeGoals([lossy, busy]);
     const g = byName(goals, 'broadcast p50 ours ÷ bare, 1 node');
     expect(g.inconclusive).toContain('30% of the CPU');

@@ -33,7 +33,8 @@ export interface PhaseResult extends PhaseSpec {
    * time (the figure per socket is taken from the last).
    */
   rss: { idleBytes: number[]; earlyBytes: number[]; loadedBytes: number[]; perSocketBytes: number };
-  broadcast: DeliveryResult;
+  /** With the CPU the server processes spent over the broadcasts, per delivery. */
+  broadcast: DeliveryResult & { serverCpuUsPerDelivery: number };
   fanout: FanoutResult;
   perUser?: DeliveryResult;
   presence?: PresenceResult;

@@ -106,6 +106,7 @@ async function runPhase(ctx: BenchContext, spec: PhaseSpec, sh: Shared): Promise
     ctx.progress(
       `${tag} connecting ${o.sockets} sockets (${o.workers} client processes, ${o.concurrency} in flight each)`,
     );
+    const serverCpu = () => [pidGroup('server', () => nodes.map((n) => n.pid))];
     const beforeConnect = snapshotCpu();
     const c = await workers.connect(targets, {
       concurrency: o.concurrency,
@@ -113,9 +114,7 @@ async function runPhase(ctx: BenchContext, spec: PhaseSpec, sh: Shared): Promise
       timeoutMs: 60_000,
     });
     // CPU per connect holds up on a busy machine far better than connects per second do.
-    const connectCpuMs =
-      cpuSince(beforeConnect, [pidGroup('server', () => nodes.map((n) => n.pid))]).groupsMs.server ??
-      Number.NaN;
+    const connectCpuMs = cpuSince(beforeConnect, serverCpu()).groupsMs.server ?? Number.NaN;
     const serverCpuUsPerConnect = (1000 * connectCpuMs) / Math.max(1, c.connected);
     const perSecond = (c.connected / c.connectMs) * 1000;
     ctx.progress(
@@ -138,7 +137,8 @@ async function runPhase(ctx: BenchContext, spec: PhaseSpec, sh: Shared): Promise
       `${tag} RSS ${(perSocketBytes / 1024).toFixed(1)} KiB per idle socket after ${o.settleMs / 1000} s idle (${((sum(earlyBytes) - sum(idleBytes)) / c.connected / 1024).toFixed(1)} KiB after 3 s)`,
     );
 
-    const broadcast = await measureBroadcasts({
+    const beforeBroadcasts = snapshotCpu();
+    const measured = await measureBroadcasts({
       workers,
       publish: pub.publish,
       channel: CHANNEL,
@@ -147,9 +147,16 @@ async function runPhase(ctx: BenchContext, spec: PhaseSpec, sh: Shared): Promise
       gapMs: 300,
       timeoutMs: 20_000,
     });
+    // Like CPU per connect: what a delivery costs the servers, which other work distorts far less
+    // than the latency (the gaps between broadcasts are idle on both sides).
+    const broadcastCpuMs = cpuSince(beforeBroadcasts, serverCpu()).groupsMs.server ?? Number.NaN;
+    const broadcast = {
+      ...measured,
+      serverCpuUsPerDelivery: (1000 * broadcastCpuMs) / Math.max(1, measured.delivered),
+    };
     const b = broadcast.summary;
     ctx.progress(
-      `${tag} broadcast to ${c.subscribed}: p50 ${b.p50.toFixed(1)} ms, p99 ${b.p99.toFixed(1)} ms (${broadcast.delivered}/${broadcast.expected} delivered)`,
+      `${tag} broadcast to ${c.subscribed}: p50 ${b.p50.toFixed(1)} ms, p99 ${b.p99.toFixed(1)} ms (${broadcast.delivered}/${broadcast.expected} delivered, server CPU ${broadcast.serverCpuUsPerDelivery.toFixed(1)} µs each)`,
     );
     const fanout = await measureFanout({
       workers,

@@ -1,5 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AuthBenchResult } from './auth.results';
+import type { AuthBenchResult, Goal } from './auth.results';
+import type { BuildInfo } from './build-info';
+import type { MachineInfo } from './machine';
 import { CPU_COMPONENTS } from './report-html';
 
 /** The markers around one scenario's generated section of docs/benchmarks.md. */
@@ -31,6 +33,35 @@ export function f(v: number, digits = 2): string {
   return Number.isFinite(v) ? v.toFixed(digits) : '–';
 }
 
+/** The Command / Date / Machine / Code lines every section starts with. */
+export function runLines(r: {
+  command: string;
+  startedAt: string;
+  finishedAt: string;
+  machine: MachineInfo;
+  build: BuildInfo;
+}): string[] {
+  const m = r.machine;
+  return [
+    `- Command: \`${r.command}\``,
+    `- Date: ${r.startedAt} (finished ${r.finishedAt})`,
+    `- Machine: ${m.nproc} CPUs, ${m.cpuModel}, ${m.ramGiB} GiB RAM, Linux ${m.kernel}; load average ${f(m.loadAverage1m)} at start`,
+    `- Code: commit ${r.build.commit}${r.build.dirty ? ' plus uncommitted changes in libs/ or services/' : ''}, build from ${r.build.builtAt}`,
+  ];
+}
+
+/** The goals table every section ends with. */
+export function goalRows(goals: readonly Goal[]): string[] {
+  return [
+    '| goal | target | measured | met |',
+    '|---|---|---:|---|',
+    ...goals.map(
+      (g) =>
+        `| ${g.name} | ${g.target} | ${f(g.value, 3)} | ${g.met ? 'yes' : '**no**'}${g.inconclusive ? ` (inconclusive: ${g.inconclusive})` : ''} |`,
+    ),
+  ];
+}
+
 /** The generated Markdown section for one auth run. */
 export function renderAuthSection(r: AuthBenchResult, reportPaths: { json: string; html: string }): string {
   const m = r.machine;
@@ -40,10 +71,7 @@ export function renderAuthSection(r: AuthBenchResult, reportPaths: { json: strin
     BEGIN,
     '## auth: `GET /api/v1/auth/me` throughput and revoke latency',
     '',
-    `- Command: \`${r.command}\``,
-    `- Date: ${r.startedAt} (finished ${r.finishedAt})`,
-    `- Machine: ${m.nproc} CPUs, ${m.cpuModel}, ${m.ramGiB} GiB RAM, Linux ${m.kernel}; load average ${f(m.loadAverage1m)} at start`,
-    `- Code: commit ${r.build.commit}${r.build.dirty ? ' plus uncommitted changes in libs/ or services/' : ''}, build from ${r.build.builtAt}`,
+    ...runLines(r),
     `- Versions: node ${m.node}, nginx ${m.nginx}, PostgreSQL ${m.postgres}, Redis ${m.redis}, wrk ${m.wrk}`,
     `- Setup: ${s.replicas} auth-service replicas vs ${s.replicas} bare express 5 processes (\`{ok:true}\`), each set behind its own nginx rendered by \`proxy/gateway\` with identical options (TLS, HTTP/1.1 keep-alive, JSON access log); everything, wrk included, on this one machine.`,
     `- Load: \`wrk -t${s.wrk.threads} -c${s.wrk.connections} -d${s.wrk.durationSeconds}s --latency\` with the same bearer token on both sides; ${s.wrk.warmupSeconds}s warm-up each, then ${s.rounds} rounds of back-to-back pairs, alternating which side goes first; medians reported. The paired ratio is the geometric mean of the per-round ratios; the ratio goal counts as met only when both ratios reach it. Any non-2xx/3xx or socket error fails the run.`,
@@ -75,12 +103,7 @@ export function renderAuthSection(r: AuthBenchResult, reportPaths: { json: strin
     '|---:|---:|---:|---:|',
     `| ${f(rv.p50)} | ${f(rv.p90)} | ${f(rv.p99)} | ${f(rv.max)} |`,
     '',
-    '| goal | target | measured | met |',
-    '|---|---|---:|---|',
-    ...r.goals.map(
-      (g) =>
-        `| ${g.name} | ${g.target} | ${f(g.value, 3)} | ${g.met ? 'yes' : '**no**'}${g.inconclusive ? ` (inconclusive: ${g.inconclusive})` : ''} |`,
-    ),
+    ...goalRows(r.goals),
     END,
   ];
   return lines.join('\n');

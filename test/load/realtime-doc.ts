@@ -1,4 +1,4 @@
-import { f, sectionMarkers } from './benchmarks-doc';
+import { f, goalRows, runLines, sectionMarkers } from './benchmarks-doc';
 import type { PhaseResult, RealtimeBenchResult } from './realtime.results';
 
 /** The markers of the realtime section of docs/benchmarks.md. */
@@ -25,10 +25,7 @@ export function renderRealtimeSection(
     REALTIME_SECTION.begin,
     '## realtime: Socket.IO sockets, broadcast, presence and revocation',
     '',
-    `- Command: \`${r.command}\``,
-    `- Date: ${r.startedAt} (finished ${r.finishedAt})`,
-    `- Machine: ${m.nproc} CPUs, ${m.cpuModel}, ${m.ramGiB} GiB RAM, Linux ${m.kernel}; load average ${f(m.loadAverage1m)} at start`,
-    `- Code: commit ${r.build.commit}${r.build.dirty ? ' plus uncommitted changes in libs/ or services/' : ''}, build from ${r.build.builtAt}`,
+    ...runLines(r),
     `- Versions: node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}`,
     `- Setup: realtime-service nodes (processes from the build, LOG_LEVEL=warn, default limits) against a bare Socket.IO 4.8 + @socket.io/redis-adapter server (\`test/load/realtime-baseline-server.ts\`: rooms only, no auth), each with ${s.sockets} sockets on one node, then ${s.sockets / 2} on each of two. Clients are socket.io-client (WebSocket transport) in ${s.workers} processes on the same cores, connected straight to the nodes (no nginx), ${s.concurrency} connects in flight per process. Ours: ${s.users} members (one created through the users API, the others SQL copies of its row, decision 021), each logged in once at auth-service, ${s.socketsPerUser} sockets per user (the per-user cap), alternating over the nodes.`,
     `- Measures: connect rate (connected ÷ wall time of the connect round; server CPU per connect from /proc over the same round, subscription included); RSS per idle socket ((RSS with every socket connected and subscribed, then ${s.settleMs / 1000} s idle) − (RSS before the first) summed over the nodes, ÷ sockets); broadcast: ${s.broadcasts} messages to the channel every socket is subscribed to, one at a time, latency from just before the publishing POST to each delivery; fan-out: ${s.fanoutBurst} broadcasts back to back, deliveries ÷ time to the last; per-user: ${s.userMessages} messages to \`/users/{id}/messages\`, one every ${s.userIntervalMs} ms, latency to each of the user's sockets (on both nodes); presence: ${s.presenceCycles} connect/disconnect cycles of a user on node 1 seen by an observer on node 2; revocation: ${s.revokes} sessions with a socket on each node, logout at auth-service, timed to the later disconnect.`,
@@ -61,12 +58,7 @@ export function renderRealtimeSection(
         `| ${p.name} | ${f(p.cpu.wallMs / 1000, 1)} | ${cpuNames.map((c) => f((p.cpu.groupsMs[c] ?? 0) / 1000, 1)).join(' | ')} |`,
     ),
     '',
-    '| goal | target | measured | met |',
-    '|---|---|---:|---|',
-    ...r.goals.map(
-      (g) =>
-        `| ${g.name} | ${g.target} | ${f(g.value, 3)} | ${g.met ? 'yes' : '**no**'}${g.inconclusive ? ` (inconclusive: ${g.inconclusive})` : ''} |`,
-    ),
+    ...goalRows(r.goals),
     REALTIME_SECTION.end,
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import { f } from './benchmarks-doc';
-import { table } from './report-html';
+import { goalsTable, pageHead, table } from './report-html';
 import type { PhaseResult, RealtimeBenchResult } from './realtime.results';
 import { histogram } from './stats';
 import { esc, groupedBars, histogramChart } from './svg-charts';
@@ -62,22 +62,10 @@ function latencyHistograms(p: PhaseResult): string {
 export function renderRealtimeHtml(r: RealtimeBenchResult): string {
   const m = r.machine;
   const s = r.settings;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Concord realtime benchmark ${esc(r.startedAt)}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
-td:first-child,th:first-child{text-align:left}.met{color:#1a7f37}.missed{color:#c62828}svg{display:block;margin:1rem 0}
-code{background:#f4f4f4;padding:0 .2rem}
-</style></head><body>
-<h1>Concord realtime benchmark</h1>
-<p><code>${esc(r.command)}</code> — ${esc(r.startedAt)} to ${esc(r.finishedAt)}; code ${esc(r.build.commit)}${r.build.dirty ? ' + uncommitted changes' : ''}, built ${esc(r.build.builtAt)}</p>
+  return `${pageHead('Concord realtime benchmark', r)}
 <p>${esc(`${m.nproc} CPUs (${m.cpuModel}), ${m.ramGiB} GiB RAM, Linux ${m.kernel}; node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}; load average at start ${m.loadAverage1m.toFixed(2)}`)}</p>
 <p>${esc(`${s.sockets} sockets per phase from ${s.workers} socket.io-client processes on the same machine; ${s.users} users × ${s.socketsPerUser} sockets for ours; baseline: bare Socket.IO + redis-adapter, rooms only.`)}</p>
-<h2>Goals</h2>
-<table><thead><tr><th>goal</th><th>target</th><th>measured</th><th>met</th></tr></thead><tbody>
-${r.goals.map((g) => `<tr><td>${esc(g.name)}</td><td>${esc(g.target)}</td><td>${f(g.value, 3)}</td><td class="${g.met ? 'met' : 'missed'}">${g.met ? 'yes' : 'no'}${g.inconclusive ? ` (inconclusive: ${esc(g.inconclusive)})` : ''}</td></tr>`).join('')}
-</tbody></table>
+${goalsTable(r.goals)}
 <h2>Phases</h2>
 ${table(
   [

@@ -53,10 +53,13 @@ export async function startBenchStack(options: {
   replicas: number;
   logLevel: string;
   env?: Record<string, string>;
+  /** Start the private nginx in front of the replicas (default true). */
+  gateway?: boolean;
 }): Promise<BenchStack> {
   linkServiceBuild();
   const stack = await startE2eStack({
     authReplicas: options.replicas,
+    gateway: options.gateway,
     env: {
       LOG_LEVEL: options.logLevel,
       // The production default: a missing acknowledgement would then show as a 10 s revoke.

@@ -8,9 +8,12 @@ import { authScenario } from './auth.scenario';
 import { AUTH_USAGE } from './auth.options';
 import { createBenchContext, UsageError, type Scenario } from './bench-context';
 import { repoRoot } from './bench-stack';
+import { realtimeScenario } from './realtime.scenario';
+import { REALTIME_USAGE } from './realtime.options';
 
 const SCENARIOS: Record<string, { run: Scenario; usage: string }> = {
   auth: { run: authScenario, usage: AUTH_USAGE },
+  realtime: { run: realtimeScenario, usage: REALTIME_USAGE },
 };
 
 /** No scenario may run longer than this, whatever its options say. */

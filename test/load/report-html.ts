@@ -1,5 +1,5 @@
 import { FOREIGN_CPU_WARNING } from './auth-throughput';
-import type { AuthBenchResult, ThroughputPass } from './auth.results';
+import type { AuthBenchResult, Goal, ThroughputPass } from './auth.results';
 import { histogram } from './stats';
 import { esc, groupedBars, histogramChart } from './svg-charts';
 
@@ -12,7 +12,8 @@ function n(v: number, digits = 2): string {
   return Number.isFinite(v) ? v.toFixed(digits) : '–';
 }
 
-function table(head: string[], rows: string[][]): string {
+/** An HTML table of escaped cells. */
+export function table(head: string[], rows: string[][]): string {
   const th = head.map((h) => `<th>${esc(h)}</th>`).join('');
   const tr = rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('');
   return `<table><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table>`;
@@ -79,6 +80,36 @@ ${groupedBars(
 )}`;
 }
 
+/** What every report's page head shows of a run. */
+export interface RunIdentity {
+  command: string;
+  startedAt: string;
+  finishedAt: string;
+  build: { commit: string; dirty: boolean; builtAt: string };
+}
+
+/** The page up to and including the run line: doctype, inline style, title, command, dates, code. */
+export function pageHead(title: string, r: RunIdentity): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)} ${esc(r.startedAt)}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
+td:first-child,th:first-child{text-align:left}.met{color:#1a7f37}.missed{color:#c62828}svg{display:block;margin:1rem 0}
+code{background:#f4f4f4;padding:0 .2rem}
+</style></head><body>
+<h1>${esc(title)}</h1>
+<p><code>${esc(r.command)}</code> — ${esc(r.startedAt)} to ${esc(r.finishedAt)}; code ${esc(r.build.commit)}${r.build.dirty ? ' + uncommitted changes' : ''}, built ${esc(r.build.builtAt)}</p>`;
+}
+
+/** The goals table with met / missed colours and the inconclusive notes. */
+export function goalsTable(goals: readonly Goal[]): string {
+  return `<h2>Goals</h2>
+<table><thead><tr><th>goal</th><th>target</th><th>measured</th><th>met</th></tr></thead><tbody>
+${goals.map((g) => `<tr><td>${esc(g.name)}</td><td>${esc(g.target)}</td><td>${n(g.value, 3)}</td><td class="${g.met ? 'met' : 'missed'}">${g.met ? 'yes' : 'no'}${g.inconclusive ? ` (inconclusive: ${esc(g.inconclusive)})` : ''}</td></tr>`).join('')}
+</tbody></table>`;
+}
+
 /** The self-contained HTML report (inline CSS and SVG only). */
 export function renderHtmlReport(r: AuthBenchResult): string {
   const m = r.machine;
@@ -94,22 +125,10 @@ ${table(
   r.profile.byFunction.map((e) => [e.name, n(e.percent, 1)]),
 )}`
     : '';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Concord auth benchmark ${esc(r.startedAt)}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
-td:first-child,th:first-child{text-align:left}.met{color:#1a7f37}.missed{color:#c62828}svg{display:block;margin:1rem 0}
-code{background:#f4f4f4;padding:0 .2rem}
-</style></head><body>
-<h1>Concord auth benchmark</h1>
-<p><code>${esc(r.command)}</code> — ${esc(r.startedAt)} to ${esc(r.finishedAt)}; code ${esc(r.build.commit)}${r.build.dirty ? ' + uncommitted changes' : ''}, built ${esc(r.build.builtAt)}</p>
+  return `${pageHead(`Concord auth benchmark`, r)}
 <p>${esc(`${m.nproc} CPUs (${m.cpuModel}), ${m.ramGiB} GiB RAM, Linux ${m.kernel}; node ${m.node}, nginx ${m.nginx}, PostgreSQL ${m.postgres}, Redis ${m.redis}, wrk ${m.wrk}; load average at start ${m.loadAverage1m.toFixed(2)}`)}</p>
 <p>${esc(`wrk -t${r.settings.wrk.threads} -c${r.settings.wrk.connections} -d${r.settings.wrk.durationSeconds}s over TLS (HTTP/1.1 keep-alive) through nginx; ${r.settings.rounds} alternating rounds after a ${r.settings.wrk.warmupSeconds}s warm-up each; ${r.settings.replicas} auth replicas vs ${r.settings.replicas} bare express processes, each behind its own identically rendered nginx.`)}</p>
-<h2>Goals</h2>
-<table><thead><tr><th>goal</th><th>target</th><th>measured</th><th>met</th></tr></thead><tbody>
-${r.goals.map((g) => `<tr><td>${esc(g.name)}</td><td>${esc(g.target)}</td><td>${n(g.value, 3)}</td><td class="${g.met ? 'met' : 'missed'}">${g.met ? 'yes' : 'no'}${g.inconclusive ? ` (inconclusive: ${esc(g.inconclusive)})` : ''}</td></tr>`).join('')}
-</tbody></table>
+${goalsTable(r.goals)}
 ${r.passes.map((p) => passSection(p, r.settings.replicas)).join('\n')}
 <h2>Revoke latency (${rv.count} logouts, ${esc(r.revoke.via)})</h2>
 ${table(['p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'mean ms'], [[n(rv.p50), n(rv.p90), n(rv.p99), n(rv.max), n(rv.mean)]])}

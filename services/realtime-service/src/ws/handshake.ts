@@ -43,6 +43,10 @@ export function handshakeMiddleware(deps: HandshakeDeps) {
       throw new AppError('SERVICE_UNAVAILABLE', 'This node is shutting down; reconnect to another');
     }
     const auth = await deps.authenticator.authenticate(handshakeToken(socket));
+    // The bearer token is not needed past this point (auth:refresh brings its own): socket.io would
+    // keep it in `handshake.auth` for the socket's life, a credential in memory and ~0.6 KiB per
+    // socket in the realtime benchmark's heap snapshot (docs/benchmarks.md).
+    socket.handshake.auth = {};
     // The verifier tolerates clock skew past exp; a socket may not start a life it would lose at once.
     if (auth.exp * 1000 <= deps.clock.now())
       throw new AppError('UNAUTHORIZED', 'The access token has expired');

@@ -2,6 +2,7 @@ import {
   runService,
   startService,
   benchSettings,
+  redisTarget,
   type Authenticator,
   type RunningService,
   type ServiceContext,
@@ -57,7 +58,7 @@ async function wire(
   const floods = metrics.counter('concord_realtime_floods_total', 'Sockets cut for event floods', []);
   const adapter = await createSocketAdapter({
     mode: config.SOCKETIO_ADAPTER,
-    redisUrl: config.REDIS_URL,
+    redis: redisTarget(config),
     prefix: config.REDIS_PREFIX,
     name: config.REPLICA_ID,
     logger,

@@ -1,0 +1,194 @@
+import {
+  createLogger,
+  createRedisClients,
+  createRedisRateLimiter,
+  createRedisRevocationStore,
+  createRevocationCache,
+  revocationKeys,
+  systemClock,
+  type RedisClients,
+  type RedisTarget,
+} from '@concord/common';
+import { Cluster } from 'ioredis';
+import { createLoginThrottle } from '../services/auth-service/src/data-access/login-throttle.store';
+import { createRedisRevocationPublisher } from '../services/auth-service/src/data-access/revocation-publisher';
+import { testRedisPrefix } from '../services/auth-service/test/support/auth-harness';
+import {
+  createRedisPresenceStore,
+  presenceKeys,
+} from '../services/realtime-service/src/data-access/presence.store';
+import type { PresenceTransition } from '../services/realtime-service/src/domain/presence.ports';
+import { startRedisCluster, type PrivateRedisCluster } from './support/redis-cluster';
+import { waitFor } from './support/processes';
+
+// The key-level code of every service, unchanged, against a real Redis Cluster (three masters with a
+// replica each): each multi-key script shares one hash tag, so none answers CROSSSLOT, and
+// PUBLISHes from scripts reach subscribers connected to other nodes (cluster-bus broadcast).
+
+const logger = createLogger({ level: 'silent', service: 'test', replicaId: 'cluster-keys' });
+let cluster: PrivateRedisCluster;
+let target: RedisTarget;
+const opened: RedisClients[] = [];
+const stops: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+  target = {
+    url: 'redis://unused',
+    clusterNodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
+  };
+}, 60_000);
+
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+  await Promise.all(opened.splice(0).map((c) => c.close()));
+});
+
+afterAll(() => cluster?.cleanup());
+
+async function clients(name: string): Promise<RedisClients> {
+  const c = await createRedisClients(target, logger, name);
+  opened.push(c);
+  return c;
+}
+
+describe('key-level code on a Redis Cluster', () => {
+  it('the command connection is a Cluster, and each family of keys maps to one slot', async () => {
+    const c = await clients('probe');
+    const prefix = testRedisPrefix();
+    const slot = async (key: string) => Number(await c.commands.cluster('KEYSLOT', key));
+    // Keys only: pub/sub channels have no slot.
+    const { channel: _r, ackChannel: _a, ...revocation } = revocationKeys(prefix);
+    const { channel: _p, ...presence } = presenceKeys(prefix, 'node-1');
+    const families = [Object.values(revocation).map((k) => `${k}x`), Object.values(presence)];
+
+    expect(c.commands).toBeInstanceOf(Cluster);
+    for (const keys of families) {
+      const slots = new Set(await Promise.all(keys.map(slot)));
+      expect(slots.size).toBe(1);
+    }
+  });
+
+  it('login throttle: reserving in all three budgets and releasing run as one script each', async () => {
+    const c = await clients('auth-throttle');
+    const throttle = createLoginThrottle({
+      redis: c.commands,
+      prefix: testRedisPrefix(),
+      policy: {
+        perAccountAddress: 1,
+        perAddress: 100,
+        perAccount: 100,
+        windowSeconds: 900,
+        baseDelayMs: 60_000,
+        maxDelayMs: 60_000,
+      },
+      clock: systemClock,
+    });
+    const attempt = { username: 'cluster-user', address: '198.51.100.7', knownAddress: false };
+
+    const first = await throttle.reserve(attempt);
+    const second = await throttle.reserve(attempt);
+    if (!first.admitted) throw new Error('the first attempt must be admitted');
+    await throttle.release(first.reservation);
+    const afterRelease = await throttle.reserve(attempt);
+
+    expect(second).toMatchObject({ admitted: false, budget: 'account_address' });
+    expect(afterRelease.admitted).toBe(true);
+  });
+
+  it('revocation: seed, registration, snapshot read, revoke with acknowledgements and heartbeats', async () => {
+    const keys = revocationKeys(testRedisPrefix());
+    const publisher = createRedisRevocationPublisher({
+      clients: await clients('auth-publisher'),
+      keys,
+      leaseMs: 800,
+      skewMs: 50,
+      retainAfterExpMs: 60_000,
+      clock: systemClock,
+      logger,
+      loadRevoked: async () => [{ sid: 'seeded', exp: Math.floor(Date.now() / 1000) + 900 }],
+    });
+    await publisher.start();
+    stops.push(() => publisher.stop());
+    const replicas = await Promise.all(
+      ['settings-1', 'realtime-1'].map(async (id) => {
+        const cache = createRevocationCache({
+          store: createRedisRevocationStore(await clients(id), keys, logger),
+          replicaId: id,
+          leaseMs: 800,
+          skewMs: 50,
+          clock: systemClock,
+          logger,
+        });
+        await cache.start();
+        stops.push(() => cache.stop());
+        return cache;
+      }),
+    );
+
+    const sent = await publisher.send([{ sid: 'revoked-now', exp: Math.floor(Date.now() / 1000) + 900 }]);
+    const outcome = await sent.acknowledged;
+    // Heartbeats keep the lease alive across several lease lengths.
+    await new Promise((r) => setTimeout(r, 2_000));
+
+    expect(outcome.missing).toEqual([]);
+    for (const cache of replicas) {
+      expect(() => cache.assertNotRevoked('seeded')).toThrow(expect.objectContaining({ status: 401 }));
+      expect(() => cache.assertNotRevoked('revoked-now')).toThrow(expect.objectContaining({ status: 401 }));
+      expect(() => cache.assertNotRevoked('still-valid')).not.toThrow();
+      expect(cache.health()).toBe('ok');
+    }
+  });
+
+  it('presence: connect, heartbeat, re-assert, reap and deregister; transitions reach the other node', async () => {
+    const prefix = testRedisPrefix();
+    const store = async (nodeId: string) =>
+      createRedisPresenceStore({ clients: await clients(nodeId), prefix, nodeId, nodeTtlMs: 1_000, logger });
+    const a = await store('realtime-a');
+    const b = await store('realtime-b');
+    const dead = await store('realtime-dead');
+    const seen: PresenceTransition[] = [];
+    await b.onTransition((t) => seen.push(t));
+
+    for (const node of [a, b, dead]) await node.reassert({ sockets: new Map(), pending: [] });
+    const connected = await a.connect({ socketId: 's1', userId: 'alice', maxSockets: 5 });
+    await dead.connect({ socketId: 's2', userId: 'bob', maxSockets: 5 });
+    const renewed = await a.heartbeat();
+    await new Promise((r) => setTimeout(r, 1_200));
+    await Promise.all([a.heartbeat(), b.heartbeat()]);
+    const reaped = await b.reap();
+    const online = await b.list();
+    await a.deregister();
+    await waitFor(
+      async () => seen.filter((t) => t.type === 'leave').length === 2,
+      10_000,
+      () => `transitions seen: ${JSON.stringify(seen)}`,
+    );
+
+    expect(connected).toEqual({ status: 'connected', connections: 1 });
+    expect(renewed).toBe(true);
+    expect(reaped).toBe(1);
+    expect(online).toEqual([{ user_id: 'alice', connections: 1 }]);
+    expect(seen).toEqual([
+      { type: 'join', user_id: 'alice' },
+      { type: 'join', user_id: 'bob' },
+      { type: 'leave', user_id: 'bob' },
+      { type: 'leave', user_id: 'alice' },
+    ]);
+  });
+
+  it('per-client rate limit: counts on the cluster and refuses past its points', async () => {
+    const c = await clients('limiter');
+    const limiter = createRedisRateLimiter({
+      redis: c.commands,
+      keyPrefix: `${testRedisPrefix()}api`,
+      points: 2,
+      durationSeconds: 60,
+    });
+
+    const decisions = [];
+    for (let i = 0; i < 3; i++) decisions.push((await limiter.consume('user-1')).allowed);
+
+    expect(decisions).toEqual([true, true, false]);
+  });
+});

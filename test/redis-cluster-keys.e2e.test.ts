@@ -7,6 +7,7 @@ import {
   revocationKeys,
   systemClock,
   type RedisClients,
+  type RevocationEntry,
   type RedisTarget,
 } from '@concord/common';
 import { Cluster } from 'ioredis';
@@ -191,4 +192,43 @@ describe('key-level code on a Redis Cluster', () => {
 
     expect(decisions).toEqual([true, true, false]);
   });
+
+  it('after a failover that lost the newest snapshot write, auth-service re-seeds it from Postgres', async () => {
+    const keys = revocationKeys(testRedisPrefix());
+    const postgres: RevocationEntry[] = [];
+    const publisher = createRedisRevocationPublisher({
+      clients: await clients('auth-publisher'),
+      keys,
+      leaseMs: 800,
+      skewMs: 50,
+      retainAfterExpMs: 60_000,
+      clock: systemClock,
+      logger,
+      loadRevoked: async () => [...postgres],
+    });
+    await publisher.start();
+    stops.push(() => publisher.stop());
+    const master = await cluster.masterFor(keys.snapshot);
+    const replicaIds = (await cluster.view()).filter((x) => x.masterId === master.id).map((x) => x.id);
+    const replica = cluster.nodes.find((n) => replicaIds.includes(n.id))!;
+    const reader = await clients('reader');
+
+    // The replica stops replicating (paused, and its link cut: a paused process's kernel would still
+    // buffer the stream); the revoke is committed (Postgres) and lands on the master only.
+    replica.pause();
+    await cluster.command(master, 'CLIENT', 'KILL', 'TYPE', 'replica');
+    const entry = { sid: 'lost-in-failover', exp: Math.floor(Date.now() / 1000) + 900 };
+    postgres.push(entry);
+    await publisher.deliver([entry]);
+    await master.kill();
+    replica.resume();
+    await cluster.waitForFailover(master, 30_000);
+    await waitFor(
+      async () => (await reader.commands.zscore(keys.snapshot, entry.sid)) !== null,
+      20_000,
+      () => 'the promoted replica never got the lost snapshot entry back',
+    );
+
+    expect(Number(await reader.commands.zscore(keys.snapshot, entry.sid))).toBe(entry.exp);
+  }, 90_000);
 });

@@ -21,6 +21,9 @@ export interface RedisClusterNode {
   /** False after {@link kill} (SIGKILL, as a crash: nothing persisted). */
   alive(): boolean;
   kill(): Promise<void>;
+  /** SIGSTOP: the node stops answering, replicating and gossiping until {@link resume}. */
+  pause(): void;
+  resume(): void;
 }
 
 /** What `CLUSTER NODES` says about one node, seen from a live node. */
@@ -138,6 +141,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
       connectTimeout: 1_000,
+      // A paused (SIGSTOPped) node accepts the connection and never answers.
+      commandTimeout: 2_000,
     });
     client.on('error', () => {});
     try {
@@ -202,6 +207,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         address: `${HOST}:${port}`,
         id: '',
         alive: () => alive,
+        pause: () => proc.child.kill('SIGSTOP'),
+        resume: () => proc.child.kill('SIGCONT'),
         async kill() {
           if (!alive) return;
           // Its replicas, as the cluster saw them just before the crash: one of them must take over.

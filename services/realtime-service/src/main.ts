@@ -51,6 +51,12 @@ async function wire(
   redis.commands.on('ready', () => {
     presence.heartbeat().catch((err: unknown) => logger.warn({ err }, 'presence re-assert failed'));
   });
+  // On Redis Cluster a failover keeps the connection ready, and the promoted replica may lack the
+  // newest presence writes (asynchronous replication) while our registration survived, so the
+  // heartbeat would not notice: a node leaving the topology re-asserts this node's sockets.
+  redis.commands.on('-node', () => {
+    presence.reassert().catch((err: unknown) => logger.warn({ err }, 'presence re-assert failed'));
+  });
 
   const denials = metrics.counter('concord_realtime_denials_total', 'Refused subscriptions and refreshes', [
     'reason',

@@ -260,6 +260,8 @@ function serviceFigures(samples: Sample[], service: Sample['service'], killedAt:
   const lastBad = Math.max(killedAt, ...unavailable.map((s) => s.end));
   const firstGood = mine.find((s) => s.start >= lastBad && s.status >= 200 && s.status < 300);
   return {
+    /** The slowest answer (a command waiting out ioredis's failover retries shows here). */
+    maxLatencyMs: Math.max(0, ...mine.map((s) => s.end - s.start)),
     /** From the kill to the first success after the last unavailable answer. */
     recoveredAfterMs: firstGood ? firstGood.end - killedAt : -1,
     requests: mine.length,

@@ -4,6 +4,7 @@ import {
   createRedisRateLimiter,
   createRedisRevocationStore,
   createRevocationCache,
+  watchChannelSubscription,
   revocationKeys,
   systemClock,
   type RedisClients,
@@ -231,4 +232,42 @@ describe('key-level code on a Redis Cluster', () => {
 
     expect(Number(await reader.commands.zscore(keys.snapshot, entry.sid))).toBe(entry.exp);
   }, 90_000);
+
+  it('pub/sub: when the subscriber’s node dies, it moves to another node, reports down then up, and hears publishes again', async () => {
+    // A subscriber on a live replica (killing it needs no failover, so the rest of the cluster stays ok).
+    const view = await cluster.view();
+    let c: RedisClients | undefined;
+    for (let i = 0; i < 30 && !c; i++) {
+      const candidate = await clients(`subscriber-${i}`);
+      const port = candidate.subscriber.options.port;
+      const node = view.find((x) => x.address === `127.0.0.1:${port}`);
+      if (node?.role === 'slave' && !node.failed) c = candidate;
+    }
+    if (!c) throw new Error('no subscriber landed on a replica');
+    const before = c.subscriber.options.port!;
+    const channel = `${testRedisPrefix()}events`;
+    const states: string[] = [];
+    const heard: string[] = [];
+    watchChannelSubscription({ clients: c, channel, logger, onChange: (s) => states.push(s) });
+    await c.onChannel(channel, (m) => heard.push(m));
+
+    await cluster.nodes.find((n) => n.port === before)!.kill();
+    await waitFor(
+      async () => states.includes('up'),
+      20_000,
+      () => `states: ${states.join(',')}`,
+    );
+    await c.commands.publish(channel, 'after the move');
+    await waitFor(
+      async () => heard.includes('after the move'),
+      10_000,
+      () => `heard: ${heard.join(',')}`,
+    );
+
+    // More than one `down` when it met another dead node on the way (the master an earlier test killed).
+    expect(states[0]).toBe('down');
+    expect(states.filter((x) => x === 'up')).toEqual(['up']);
+    expect(states.at(-1)).toBe('up');
+    expect(c.subscriber.options.port).not.toBe(before);
+  }, 60_000);
 });

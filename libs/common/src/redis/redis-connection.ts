@@ -31,6 +31,20 @@ export function isClusterTarget(target: RedisTarget): boolean {
   return (target.clusterNodes?.length ?? 0) > 0;
 }
 
+/**
+ * What `REDIS_URL` says besides host and port, applied to every cluster node: the ACL user and
+ * password, and TLS for `rediss:`. So a cluster with AUTH or TLS needs `REDIS_URL` too (e.g.
+ * `rediss://:secret@cluster`), its host being ignored.
+ */
+export function clusterNodeAuth(url: string): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
+  const parsed = new URL(url);
+  return {
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
 /** Options of {@link createRedisConnection}. */
 export interface RedisConnectionOptions {
   connectionName: string;
@@ -68,7 +82,13 @@ export function createRedisConnection(
   };
   if (!clusterNodes || clusterNodes.length === 0) return new Redis(url, redisOptions);
   const clusterOptions: ClusterOptions = {
-    redisOptions,
+    // ioredis never lets a node connection reconnect by itself (no retryStrategy there): a lost node
+    // is replaced through a slots refresh, and its commands are retried by the Cluster.
+    redisOptions: {
+      connectionName: options.connectionName,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      ...clusterNodeAuth(url),
+    },
     lazyConnect: true,
     enableReadyCheck: true,
     scaleReads: 'master',
@@ -113,6 +133,7 @@ export function createSubscriberConnection(target: string | RedisTarget, connect
   const first = nodes[next]!;
   const client: Redis = new Redis({
     ...base,
+    ...clusterNodeAuth(url),
     host: first.host,
     port: first.port,
     retryStrategy: (attempt) => {

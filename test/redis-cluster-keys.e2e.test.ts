@@ -19,6 +19,8 @@ import {
   createRedisPresenceStore,
   presenceKeys,
 } from '../services/realtime-service/src/data-access/presence.store';
+import { watchPresenceRecovery } from '../services/realtime-service/src/data-access/presence-recovery';
+import { createPresenceTracker } from '../services/realtime-service/src/domain/presence-tracker';
 import type { PresenceTransition } from '../services/realtime-service/src/domain/presence.ports';
 import { startRedisCluster, type PrivateRedisCluster } from './support/redis-cluster';
 import { waitFor } from './support/processes';
@@ -194,8 +196,9 @@ describe('key-level code on a Redis Cluster', () => {
     expect(decisions).toEqual([true, true, false]);
   });
 
-  it('after a failover that lost the newest snapshot write, auth-service re-seeds it from Postgres', async () => {
-    const keys = revocationKeys(testRedisPrefix());
+  it('after a failover that lost the newest writes, auth re-seeds the snapshot and realtime re-asserts presence', async () => {
+    const prefix = testRedisPrefix();
+    const keys = revocationKeys(prefix);
     const postgres: RevocationEntry[] = [];
     const publisher = createRedisRevocationPublisher({
       clients: await clients('auth-publisher'),
@@ -213,6 +216,27 @@ describe('key-level code on a Redis Cluster', () => {
     const replicaIds = (await cluster.view()).filter((x) => x.masterId === master.id).map((x) => x.id);
     const replica = cluster.nodes.find((n) => replicaIds.includes(n.id))!;
     const reader = await clients('reader');
+    const realtime = await clients('realtime-x');
+    const presenceStore = createRedisPresenceStore({
+      clients: realtime,
+      prefix,
+      nodeId: 'realtime-x',
+      nodeTtlMs: 60_000,
+      logger,
+    });
+    // The registration survives the failover (written long before), so a heartbeat alone never
+    // re-asserts: only the recovery on `-node` (retried by the next heartbeat if it failed) can.
+    const tracker = createPresenceTracker({
+      store: presenceStore,
+      maxSocketsPerUser: 5,
+      heartbeatMs: 1_000,
+      sweepMs: 60_000,
+      onError: () => undefined,
+    });
+    await tracker.start();
+    stops.push(() => tracker.stop());
+    watchPresenceRecovery(realtime.commands, tracker, logger);
+    expect(await cluster.masterFor(presenceKeys(prefix, 'realtime-x').users)).toBe(master);
 
     // The replica stops replicating (paused, and its link cut: a paused process's kernel would still
     // buffer the stream); the revoke is committed (Postgres) and lands on the master only.
@@ -221,6 +245,7 @@ describe('key-level code on a Redis Cluster', () => {
     const entry = { sid: 'lost-in-failover', exp: Math.floor(Date.now() / 1000) + 900 };
     postgres.push(entry);
     await publisher.deliver([entry]);
+    await tracker.track('socket-lost', 'user-lost');
     await master.kill();
     replica.resume();
     await cluster.waitForFailover(master, 30_000);
@@ -230,7 +255,14 @@ describe('key-level code on a Redis Cluster', () => {
       () => 'the promoted replica never got the lost snapshot entry back',
     );
 
+    await waitFor(
+      async () => (await presenceStore.list()).some((u) => u.user_id === 'user-lost'),
+      20_000,
+      () => 'the promoted replica never got the lost presence entry back',
+    );
+
     expect(Number(await reader.commands.zscore(keys.snapshot, entry.sid))).toBe(entry.exp);
+    expect(await presenceStore.list()).toEqual([{ user_id: 'user-lost', connections: 1 }]);
   }, 90_000);
 
   it('pub/sub: when the subscriber’s node dies, it moves to another node, reports down then up, and hears publishes again', async () => {

@@ -12,6 +12,7 @@ import {
 } from '@concord/common';
 import { createApp } from './app';
 import { readConfig, type Config } from './config';
+import { watchPresenceRecovery } from './data-access/presence-recovery';
 import { createRedisPresenceStore } from './data-access/presence.store';
 import { createPresenceTracker } from './domain/presence-tracker';
 import { createUuidV7 } from './domain/uuid-v7';
@@ -46,17 +47,7 @@ async function wire(
   });
   // Stopped by the drain's deregistration; a stop hook covers a start that fails later.
   await ctx.background('presence', { start: () => presence.start(), stop: () => presence.stop() });
-  // After a Redis restart the heartbeat finds our registration gone and re-asserts every socket;
-  // running it on reconnect makes presence whole again without waiting for the next interval.
-  redis.commands.on('ready', () => {
-    presence.heartbeat().catch((err: unknown) => logger.warn({ err }, 'presence re-assert failed'));
-  });
-  // On Redis Cluster a failover keeps the connection ready, and the promoted replica may lack the
-  // newest presence writes (asynchronous replication) while our registration survived, so the
-  // heartbeat would not notice: a node leaving the topology re-asserts this node's sockets.
-  redis.commands.on('-node', () => {
-    presence.reassert().catch((err: unknown) => logger.warn({ err }, 'presence re-assert failed'));
-  });
+  watchPresenceRecovery(redis.commands, presence, logger);
 
   const denials = metrics.counter('concord_realtime_denials_total', 'Refused subscriptions and refreshes', [
     'reason',

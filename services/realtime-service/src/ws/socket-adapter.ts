@@ -6,6 +6,7 @@ import {
   type RedisClient,
   type RedisTarget,
 } from '@concord/common';
+import { guardShardedSubscriptions } from './subscription-guard';
 
 /** `SOCKETIO_ADAPTER` (DESIGN.md section 9). */
 export type AdapterMode = 'classic' | 'sharded';
@@ -58,6 +59,7 @@ export async function createSocketAdapter(options: SocketAdapterOptions): Promis
     );
   }
   await Promise.all([pub.connect(), sub.connect()]);
+  if (sharded) guardShardedSubscriptions(sub, options.logger);
   const key = `${options.prefix}socket.io`;
   const adapter = sharded
     ? createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode: 'dynamic' })

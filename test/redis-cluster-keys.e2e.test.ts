@@ -9,6 +9,7 @@ import {
   systemClock,
   type RedisClients,
   type RevocationEntry,
+  type RevocationKeys,
   type RedisTarget,
 } from '@concord/common';
 import { Cluster } from 'ioredis';
@@ -54,6 +55,23 @@ async function clients(name: string): Promise<RedisClients> {
   const c = await createRedisClients(target, logger, name);
   opened.push(c);
   return c;
+}
+
+/** auth-service's revocation publisher on the cluster, started (seeded from `loadRevoked`). */
+async function startedPublisher(keys: RevocationKeys, loadRevoked: () => Promise<RevocationEntry[]>) {
+  const publisher = createRedisRevocationPublisher({
+    clients: await clients('auth-publisher'),
+    keys,
+    leaseMs: 800,
+    skewMs: 50,
+    retainAfterExpMs: 60_000,
+    clock: systemClock,
+    logger,
+    loadRevoked,
+  });
+  await publisher.start();
+  stops.push(() => publisher.stop());
+  return publisher;
 }
 
 describe('key-level code on a Redis Cluster', () => {
@@ -102,18 +120,9 @@ describe('key-level code on a Redis Cluster', () => {
 
   it('revocation: seed, registration, snapshot read, revoke with acknowledgements and heartbeats', async () => {
     const keys = revocationKeys(testRedisPrefix());
-    const publisher = createRedisRevocationPublisher({
-      clients: await clients('auth-publisher'),
-      keys,
-      leaseMs: 800,
-      skewMs: 50,
-      retainAfterExpMs: 60_000,
-      clock: systemClock,
-      logger,
-      loadRevoked: async () => [{ sid: 'seeded', exp: Math.floor(Date.now() / 1000) + 900 }],
-    });
-    await publisher.start();
-    stops.push(() => publisher.stop());
+    const publisher = await startedPublisher(keys, async () => [
+      { sid: 'seeded', exp: Math.floor(Date.now() / 1000) + 900 },
+    ]);
     const replicas = await Promise.all(
       ['settings-1', 'realtime-1'].map(async (id) => {
         const cache = createRevocationCache({
@@ -200,18 +209,7 @@ describe('key-level code on a Redis Cluster', () => {
     const prefix = testRedisPrefix();
     const keys = revocationKeys(prefix);
     const postgres: RevocationEntry[] = [];
-    const publisher = createRedisRevocationPublisher({
-      clients: await clients('auth-publisher'),
-      keys,
-      leaseMs: 800,
-      skewMs: 50,
-      retainAfterExpMs: 60_000,
-      clock: systemClock,
-      logger,
-      loadRevoked: async () => [...postgres],
-    });
-    await publisher.start();
-    stops.push(() => publisher.stop());
+    const publisher = await startedPublisher(keys, async () => [...postgres]);
     const master = await cluster.masterFor(keys.snapshot);
     const replicaIds = (await cluster.view()).filter((x) => x.masterId === master.id).map((x) => x.id);
     const replica = cluster.nodes.find((n) => replicaIds.includes(n.id))!;

@@ -35,6 +35,14 @@ function secretRef(name) {
 }
 
 /**
+ * Like {@link secretRef}, for a key the Secret may leave out (then the variable is unset).
+ * @param {string} name
+ */
+function optionalSecretRef(name) {
+  return { name, valueFrom: { secretKeyRef: { name: 'concord-secrets', key: name, optional: true } } };
+}
+
+/**
  * @param {ServiceDefinition} s
  * @param {ServiceDefinition} provider
  * @returns {string}
@@ -64,7 +72,9 @@ function deployment(s, provider) {
     { name: 'REPLICA_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     secretRef('DATABASE_URL'),
     secretRef('REDIS_URL'),
-    ...s.secrets.map(secretRef),
+    // Optional key: present, it runs the pod on a Redis Cluster instead of REDIS_URL (DESIGN.md section 9).
+    optionalSecretRef('REDIS_CLUSTER_NODES'),
+    ...s.secrets.map((name) => secretRef(name)),
   ];
   const restricted = {
     allowPrivilegeEscalation: false,

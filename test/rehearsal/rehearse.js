@@ -28,7 +28,8 @@ if (!name || !available.includes(name)) {
 const jest = require.resolve('jest/bin/jest', { paths: [root] });
 const result = spawnSync(
   process.execPath,
-  [jest, '--selectProjects', 'e2e', '--runInBand', `test/rehearsal/${name}/`, ...rest],
+  // The path first: `--selectProjects` takes every following word as a project name.
+  [jest, `test/rehearsal/${name}/`, '--selectProjects', 'e2e', '--runInBand', ...rest],
   { cwd: root, stdio: 'inherit', env: { ...process.env, REHEARSAL: 'full' } },
 );
 process.exit(result.status ?? 1);

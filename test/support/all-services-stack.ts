@@ -13,6 +13,7 @@ import { readConfig as readRealtimeConfig } from '../../services/realtime-servic
 import { startRealtimeService } from '../../services/realtime-service/src/main';
 import { readConfig as readSettingsConfig } from '../../services/settings-service/src/config';
 import { startSettingsService } from '../../services/settings-service/src/main';
+import type { RunningService } from '@concord/common';
 import { startE2eStack, type E2eStack } from './e2e-stack';
 import { freePort } from './processes';
 
@@ -23,6 +24,10 @@ export interface AllServicesStack {
   caFile: string;
   ca: string;
   auth: E2eStack;
+  /** settings-service replicas (in-process, behind the gateway's `settings` upstream), in order. */
+  settings: RunningService[];
+  /** realtime-service replicas (in-process, behind the gateway's `realtime` upstream), in order. */
+  realtime: RunningService[];
   /** Creates the first ceo (straight at the auth replica, so no gateway limit is involved). */
   setup(admin: { username: string; password: string }): Promise<void>;
   cleanup(): Promise<void>;
@@ -36,26 +41,46 @@ const discard = () =>
     },
   });
 
+/** Options of {@link startAllServicesStack}. */
+export interface AllServicesOptions {
+  credentialLimit?: { rate: string; burst: number };
+  /** Auth replicas (processes; default 1). */
+  authReplicas?: number;
+  /** settings-service replicas (default 1). */
+  settingsReplicas?: number;
+  /** realtime-service replicas (default 1). */
+  realtimeReplicas?: number;
+  /**
+   * Extra environment of every service (auth processes and in-process replicas alike), e.g.
+   * `REDIS_CLUSTER_NODES` and `SOCKETIO_ADAPTER=sharded` for the Redis Cluster rehearsal.
+   */
+  env?: Record<string, string>;
+}
+
 /**
  * Auth replicas as processes (test/support/e2e-stack.ts, from the build: `npm run build` first),
  * settings-service and realtime-service in-process the way their own tests start them, and a
  * private nginx rendered with all three upstreams, all on free ports with a private database and
  * Redis prefix. Never the local stack's fixed ports.
  */
-export async function startAllServicesStack(
-  options: { credentialLimit?: { rate: string; burst: number } } = {},
-): Promise<AllServicesStack> {
+export async function startAllServicesStack(options: AllServicesOptions = {}): Promise<AllServicesStack> {
   // Load runs offer far more than the per-user API limit's default (100 per minute): the limit is
   // raised here as an operator raises it for a load test (env is the live keys' default).
   const generousLimit = { RATE_LIMIT_MAX_REQUESTS: '10000', RATE_LIMIT_TIME_UNIT: 'second' };
-  const auth = await startE2eStack({ authReplicas: 1, gateway: false, env: generousLimit });
+  const extraEnv = { ...generousLimit, ...options.env };
+  const auth = await startE2eStack({
+    authReplicas: options.authReplicas ?? 1,
+    gateway: false,
+    env: extraEnv,
+  });
   const dir = mkdtempSync(path.join(tmpdir(), 'concord-load-'));
-  const services: { shutdown(): Promise<void> }[] = [];
+  const settings: RunningService[] = [];
+  const realtime: RunningService[] = [];
   let nginx: { stop(): Promise<void> } | undefined;
   const cleanup = () =>
     runCleanup([
       () => nginx?.stop(),
-      () => Promise.all(services.map((s) => s.shutdown())),
+      () => Promise.all([...settings, ...realtime].map((s) => s.shutdown())),
       () => auth.cleanup(),
       () => rmSync(dir, { recursive: true, force: true }),
     ]);
@@ -72,20 +97,16 @@ export async function startAllServicesStack(
       EXPOSE_REPLICA_HEADER: 'true',
       REVOCATION_LEASE_MS: auth.env.REVOCATION_LEASE_MS ?? '2000',
       LOG_LEVEL: 'warn',
-      ...generousLimit,
+      ...extraEnv,
     };
-    const settings = await startSettingsService(
-      readSettingsConfig({ ...common, SETTINGS_BENCH_NAMESPACE: 'true', REPLICA_ID: 'settings-load-1' }),
-      { logDestination: discard() },
-    );
-    services.push(settings);
-    const realtime = await startRealtimeService(
-      readRealtimeConfig({ ...common, REPLICA_ID: 'realtime-load-1' }),
-      {
-        logDestination: discard(),
-      },
-    );
-    services.push(realtime);
+    for (let i = 1; i <= (options.settingsReplicas ?? 1); i++) {
+      const config = { ...common, SETTINGS_BENCH_NAMESPACE: 'true', REPLICA_ID: `settings-load-${i}` };
+      settings.push(await startSettingsService(readSettingsConfig(config), { logDestination: discard() }));
+    }
+    for (let i = 1; i <= (options.realtimeReplicas ?? 1); i++) {
+      const config = { ...common, REPLICA_ID: `realtime-load-${i}` };
+      realtime.push(await startRealtimeService(readRealtimeConfig(config), { logDestination: discard() }));
+    }
 
     const tls = await ensureTlsMaterial(path.join(dir, 'tls'));
     const httpsPort = await freePort();
@@ -99,8 +120,8 @@ export async function startAllServicesStack(
       proxyBind: '127.0.0.2',
       upstreams: {
         auth: auth.replicas.map((r) => `127.0.0.1:${r.port}`),
-        settings: [`127.0.0.1:${settings.port}`],
-        realtime: [`127.0.0.1:${realtime.port}`],
+        settings: settings.map((r) => `127.0.0.1:${r.port}`),
+        realtime: realtime.map((r) => `127.0.0.1:${r.port}`),
       },
       exposeReplicaHeader: true,
       credentialLimits: Object.fromEntries(
@@ -116,6 +137,8 @@ export async function startAllServicesStack(
       caFile: tls.caCert,
       ca: readFileSync(tls.caCert, 'utf8'),
       auth,
+      settings,
+      realtime,
       async setup(admin) {
         const answer = await fetch(`${auth.replicas[0]!.url}/api/v1/auth/setup`, {
           method: 'POST',

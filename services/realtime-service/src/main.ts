@@ -2,6 +2,7 @@ import {
   runService,
   startService,
   benchSettings,
+  redisTarget,
   type Authenticator,
   type RunningService,
   type ServiceContext,
@@ -11,6 +12,7 @@ import {
 } from '@concord/common';
 import { createApp } from './app';
 import { readConfig, type Config } from './config';
+import { watchPresenceRecovery } from './data-access/presence-recovery';
 import { createRedisPresenceStore } from './data-access/presence.store';
 import { createPresenceTracker } from './domain/presence-tracker';
 import { createUuidV7 } from './domain/uuid-v7';
@@ -45,11 +47,7 @@ async function wire(
   });
   // Stopped by the drain's deregistration; a stop hook covers a start that fails later.
   await ctx.background('presence', { start: () => presence.start(), stop: () => presence.stop() });
-  // After a Redis restart the heartbeat finds our registration gone and re-asserts every socket;
-  // running it on reconnect makes presence whole again without waiting for the next interval.
-  redis.commands.on('ready', () => {
-    presence.heartbeat().catch((err: unknown) => logger.warn({ err }, 'presence re-assert failed'));
-  });
+  watchPresenceRecovery(redis.commands, presence, logger);
 
   const denials = metrics.counter('concord_realtime_denials_total', 'Refused subscriptions and refreshes', [
     'reason',
@@ -57,7 +55,7 @@ async function wire(
   const floods = metrics.counter('concord_realtime_floods_total', 'Sockets cut for event floods', []);
   const adapter = await createSocketAdapter({
     mode: config.SOCKETIO_ADAPTER,
-    redisUrl: config.REDIS_URL,
+    redis: redisTarget(config),
     prefix: config.REDIS_PREFIX,
     name: config.REPLICA_ID,
     logger,

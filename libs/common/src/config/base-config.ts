@@ -8,6 +8,7 @@ import {
   optionalEnvUrl,
   logLevel,
   optionalFile,
+  redisClusterNodes,
   trustedProxies,
 } from './env-types';
 
@@ -29,6 +30,8 @@ export function baseEnvSchema(defaults: ServiceDefaults) {
     METRICS_PORT: envPort(defaults.metricsPort),
     DATABASE_URL: envUrl('postgresql://postgres@127.0.0.1:5432/concord', ['postgresql:', 'postgres:']),
     REDIS_URL: envUrl('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    // When set it replaces REDIS_URL: every client of the process goes to the cluster.
+    REDIS_CLUSTER_NODES: redisClusterNodes,
     REDIS_PREFIX: z.preprocess(
       (v) => (v === '' || v === undefined ? 'concord:' : v),
       z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . - only'),

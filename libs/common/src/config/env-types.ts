@@ -76,6 +76,40 @@ export const trustedProxies = z.preprocess(
   }),
 );
 
+/** One `host:port` of `REDIS_CLUSTER_NODES`. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/**
+ * `REDIS_CLUSTER_NODES` (DESIGN.md section 9): comma-separated `host:port` seeds of a Redis Cluster
+ * (an IPv6 host in brackets, `[::1]:7000`). Empty = unset: the service uses `REDIS_URL`.
+ */
+export const redisClusterNodes = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .transform((text, ctx) => {
+      const nodes: RedisNode[] = [];
+      for (const [i, item] of text
+        .split(',')
+        .map((s) => s.trim())
+        .entries()) {
+        const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(item);
+        const port = m ? Number(m[3]) : 0;
+        if (!m || port < 1 || port > 65_535) {
+          // The position, never the value: a config message must not echo what may be a secret.
+          ctx.addIssue({ code: 'custom', message: `entry ${i + 1} is not host:port` });
+          return z.NEVER;
+        }
+        nodes.push({ host: m[1] ?? m[2]!, port });
+      }
+      return nodes;
+    })
+    .optional(),
+);
+
 /** pino levels. */
 export const logLevel = z.preprocess(
   (v) => emptyAsUndefined(v) ?? 'info',

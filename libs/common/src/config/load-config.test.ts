@@ -203,6 +203,31 @@ describe('loadConfig with the base schema', () => {
     expect(err.problems).toHaveLength(6);
   });
 
+  it('when REDIS_CLUSTER_NODES is set, parses its host:port seeds (IPv6 in brackets)', () => {
+    const config = loadConfig(schema, {
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-1.redis:7001,[::1]:7002',
+    });
+
+    expect(config.REDIS_CLUSTER_NODES).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-1.redis', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+  });
+
+  it('when REDIS_CLUSTER_NODES is empty, leaves it unset (REDIS_URL applies)', () => {
+    expect(loadConfig(schema, { REDIS_CLUSTER_NODES: '' }).REDIS_CLUSTER_NODES).toBeUndefined();
+  });
+
+  it('refuses a REDIS_CLUSTER_NODES entry that is not host:port, naming its position only', () => {
+    for (const bad of ['10.0.0.1', 'redis://10.0.0.1:7000', '10.0.0.1:0', '10.0.0.1:7000,', 'h:70000']) {
+      const err = configError({ REDIS_CLUSTER_NODES: bad });
+
+      expect(err.message).toMatch(/^ {2}- REDIS_CLUSTER_NODES: entry \d+ is not host:port/m);
+      expect(err.message).not.toContain('10.0.0.1');
+    }
+  });
+
   it('never echoes the bad values back (they may be secrets)', () => {
     const err = configError({ REDIS_URL: 'http://user:hunter2@redis', PORT: 'hunter3' });
 

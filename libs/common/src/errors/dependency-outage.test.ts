@@ -25,6 +25,22 @@ describe('isDependencyOutage', () => {
     expect(expected).toBe(true);
   });
 
+  it.each([
+    'Too many Cluster redirections. Last error: Error: Connection is closed.',
+    'Too many Cluster redirections. Last error: ReplyError: CLUSTERDOWN The cluster is down',
+    'Failed to refresh slots cache.',
+    'None of startup nodes is available',
+    "Cluster isn't ready and enableOfflineQueue options is false",
+  ])('when ioredis Cluster gives up during a failover (%s), answers 503', (message) => {
+    expect(toAppError(new Error(message)).appError.status).toBe(503);
+  });
+
+  it('when ioredis Cluster reports every node failed (ClusterAllFailedError), answers 503', () => {
+    const err = Object.assign(new Error('Failed to refresh slots cache.'), { name: 'ClusterAllFailedError' });
+
+    expect(isDependencyOutage(err)).toBe(true);
+  });
+
   it('when a Redis reply is a real command error (WRONGTYPE), it is a bug, not an outage', () => {
     expect(
       isDependencyOutage(replyError('WRONGTYPE Operation against a key holding the wrong kind of value')),

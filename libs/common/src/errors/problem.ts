@@ -125,11 +125,13 @@ export function isDependencyOutage(err: unknown): boolean {
   ) {
     return true;
   }
-  if (name === 'MaxRetriesPerRequestError') return true;
+  if (name === 'MaxRetriesPerRequestError' || name === 'ClusterAllFailedError') return true;
   if (name === 'ReplyError' && typeof message === 'string' && REDIS_REFUSAL.test(message)) return true;
   return (
     typeof message === 'string' &&
-    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Query read timeout|Stream isn't writeable/.test(
+    // The last four are ioredis Cluster's during a failover: it retried across the redirections
+    // and slot refreshes it allows (a dead master, CLUSTERDOWN) and gave up, or has no node yet.
+    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Query read timeout|Stream isn't writeable|^Too many Cluster redirections|^Failed to refresh slots cache|^None of startup nodes is available|^Cluster isn't ready/.test(
       message,
     )
   );

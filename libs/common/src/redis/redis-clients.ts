@@ -1,9 +1,17 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger';
+import {
+  createRedisConnection,
+  createSubscriberConnection,
+  type RedisClient,
+  type RedisTarget,
+} from './redis-connection';
 
 /** A process's two Redis connections: one for commands, one in subscriber mode. */
 export interface RedisClients {
-  commands: Redis;
+  /** A `Redis`, or a `Cluster` when `REDIS_CLUSTER_NODES` is set. */
+  commands: RedisClient;
+  /** Always one plain connection, also on a cluster (see createSubscriberConnection). */
   subscriber: Redis;
   /** Registers the handler of one channel on the shared subscriber connection (and subscribes). */
   onChannel(channel: string, handler: (message: string) => void): Promise<void>;
@@ -11,20 +19,18 @@ export interface RedisClients {
 }
 
 /**
- * Builds both connections. Commands fail fast while Redis is away (one retry, short connect timeout)
- * so that requests turn into 503 problems instead of hanging; the connections keep reconnecting in
- * the background.
+ * Builds both connections, on a single Redis (a URL, or a target without cluster nodes) or on a
+ * Redis Cluster (the one factory every service uses: redis-connection.ts). Commands fail fast while
+ * Redis is away (one retry, short connect timeout) so that requests turn into 503 problems instead
+ * of hanging; the connections keep reconnecting in the background.
  */
-export async function createRedisClients(url: string, logger: Logger, name: string): Promise<RedisClients> {
-  const options = {
-    connectionName: name,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2_000,
-    lazyConnect: true,
-    retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 1_000),
-  };
-  const commands = new Redis(url, options);
-  const subscriber = new Redis(url, { ...options, maxRetriesPerRequest: null });
+export async function createRedisClients(
+  target: string | RedisTarget,
+  logger: Logger,
+  name: string,
+): Promise<RedisClients> {
+  const commands = createRedisConnection(target, { connectionName: name, maxRetriesPerRequest: 1 });
+  const subscriber = createSubscriberConnection(target, name);
   for (const [role, client] of [
     ['commands', commands],
     ['subscriber', subscriber],

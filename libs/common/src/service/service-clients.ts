@@ -10,6 +10,7 @@ import type { TlsFiles } from '../ops/http-server';
 import { createMetrics, type Metrics } from '../ops/metrics';
 import { createPgPool } from '../pg/pg-pool';
 import { createRedisClients, type RedisClients } from '../redis/redis-clients';
+import { redisTarget } from '../redis/redis-connection';
 import type { ServiceConfig, ServiceFeatures } from './service-context';
 import type { ShutdownSteps } from './shutdown-steps';
 
@@ -79,7 +80,7 @@ export async function openServiceClients(
       ? createPgPool(config.DATABASE_URL, logger, features.database ?? {})
       : undefined;
   if (pool) owned.add('close the Postgres pool', () => pool.end());
-  const redis = await createRedisClients(config.REDIS_URL, logger, config.REPLICA_ID);
+  const redis = await createRedisClients(redisTarget(config), logger, config.REPLICA_ID);
   owned.add('close Redis', () => redis.close());
   const metrics = createMetrics(deps.name, config.REPLICA_ID);
   const revocations = createRevocationCache({

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '@concord/common';
-import type { Redis } from 'ioredis';
+import type { Clock, RedisClient } from '@concord/common';
 import type { LoginAttempt, LoginThrottle, ThrottleBudget, ThrottleRejection } from '../domain/auth.ports';
 
 /** Policy of {@link createLoginThrottle} (config: LOGIN_FAILURES_*, LOGIN_*_DELAY_MS, window). */
@@ -19,7 +18,7 @@ export interface ThrottlePolicy {
 
 /** Dependencies of {@link createLoginThrottle}. */
 export interface LoginThrottleDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   policy: ThrottlePolicy;
   clock: Clock;

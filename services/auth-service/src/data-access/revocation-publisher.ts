@@ -223,6 +223,10 @@ export function createRedisRevocationPublisher(options: PublisherOptions): Redis
       await clients.onChannel(keys.ackChannel, onAck);
       await seed();
       redis.on('ready', () => reseedUntilDone('redis reconnect'));
+      // On Redis Cluster a failover keeps the connection ready, but replication is asynchronous: the
+      // promoted replica may lack the newest snapshot entries. The entries are in Postgres, so a
+      // node leaving the topology (ioredis's slots refresh after a promotion) re-seeds them.
+      redis.on('-node', () => reseedUntilDone('redis cluster topology change'));
       heartbeat = setInterval(beat, options.leaseMs / 4);
       heartbeat.unref();
     },

@@ -46,6 +46,8 @@ export function createPresenceTracker(options: PresenceTrackerOptions): Presence
   let timers: NodeJS.Timeout[] = [];
 
   async function reassert(): Promise<void> {
+    // Until one succeeds (e.g. one that met a Redis Cluster failover), the next heartbeat tries again.
+    dirty = true;
     await store.reassert({ sockets: new Map(live), pending: [...pending.keys()] });
     dirty = false;
   }

@@ -1,6 +1,12 @@
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
-import type { Logger } from '@concord/common';
-import { Redis } from 'ioredis';
+import {
+  createRedisConnection,
+  isClusterTarget,
+  type Logger,
+  type RedisClient,
+  type RedisTarget,
+} from '@concord/common';
+import { guardShardedSubscriptions } from './subscription-guard';
 
 /** `SOCKETIO_ADAPTER` (DESIGN.md section 9). */
 export type AdapterMode = 'classic' | 'sharded';
@@ -14,7 +20,8 @@ export interface SocketAdapter {
 /** Options of {@link createSocketAdapter}. */
 export interface SocketAdapterOptions {
   mode: AdapterMode;
-  redisUrl: string;
+  /** `REDIS_URL`, or the cluster of `REDIS_CLUSTER_NODES` (libs/common `redisTarget`). */
+  redis: RedisTarget;
   /** `REDIS_PREFIX`: the adapter's channels carry it like every other name. */
   prefix: string;
   name: string;
@@ -29,15 +36,20 @@ export interface SocketAdapterOptions {
 export async function createSocketAdapter(options: SocketAdapterOptions): Promise<SocketAdapter> {
   // No per-request retry limit: the adapter publishes without awaiting, so a command that failed
   // fast during a Redis blip would become an unhandled rejection; queued commands are sent on reconnect.
-  const redisOptions = {
+  const connection = {
     connectionName: `${options.name}:adapter`,
     maxRetriesPerRequest: null,
-    connectTimeout: 2_000,
-    lazyConnect: true,
-    retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 1_000),
   };
-  const pub = new Redis(options.redisUrl, redisOptions);
-  const sub = new Redis(options.redisUrl, redisOptions);
+  // On a cluster the sharded adapter's SSUBSCRIBEs go through ioredis's sharded subscribers (one
+  // connection per shard that owns one of our rooms' slots, moved by ioredis on a failover); the
+  // classic adapter's PSUBSCRIBE goes through the Cluster's own subscriber (any one node hears
+  // every PUBLISH).
+  const sharded = options.mode === 'sharded';
+  const pub: RedisClient = createRedisConnection(options.redis, connection);
+  const sub: RedisClient = createRedisConnection(options.redis, {
+    ...connection,
+    shardedSubscribers: sharded && isClusterTarget(options.redis),
+  });
   for (const [role, client] of [
     ['adapter-pub', pub],
     ['adapter-sub', sub],
@@ -47,11 +59,11 @@ export async function createSocketAdapter(options: SocketAdapterOptions): Promis
     );
   }
   await Promise.all([pub.connect(), sub.connect()]);
+  if (sharded) guardShardedSubscriptions(sub, options.logger);
   const key = `${options.prefix}socket.io`;
-  const adapter =
-    options.mode === 'sharded'
-      ? createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode: 'dynamic' })
-      : createAdapter(pub, sub, { key });
+  const adapter = sharded
+    ? createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode: 'dynamic' })
+    : createAdapter(pub, sub, { key });
   return {
     adapter: adapter as ReturnType<typeof createAdapter>,
     async close() {

@@ -6,11 +6,14 @@
  */
 import { authScenario } from './auth.scenario';
 import { AUTH_USAGE } from './auth.options';
+import { settingsScenario } from './settings.scenario';
+import { SETTINGS_USAGE } from './settings.options';
 import { createBenchContext, UsageError, type Scenario } from './bench-context';
 import { repoRoot } from './bench-stack';
 
 const SCENARIOS: Record<string, { run: Scenario; usage: string }> = {
   auth: { run: authScenario, usage: AUTH_USAGE },
+  settings: { run: settingsScenario, usage: SETTINGS_USAGE },
 };
 
 /** No scenario may run longer than this, whatever its options say. */

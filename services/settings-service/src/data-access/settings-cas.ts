@@ -49,8 +49,9 @@ const OUTBOX_CTE = `event AS (
  *   two writers holding the same ETag exactly one matches; the other's statement matches nothing.
  * - Every change takes a new revision from the one global sequence: an ETag is never handed out
  *   twice, tombstones included (no ABA).
+ * Exported for the settings benchmark, whose pgbench baseline runs this very text (test/load/pgbench.ts).
  */
-function casSql(events: SettingsEvents): string {
+export function casSql(events: SettingsEvents): string {
   const records = events === 'outbox' ? [HISTORY_CTE, OUTBOX_CTE] : [HISTORY_CTE];
   return `
 WITH old AS (

@@ -142,9 +142,9 @@ export function renderSettingsSection(
         : [];
     }),
     '',
-    `Hot key: ${h.writers} writers on one key for ${f(h.seconds, 1)}s, GET then PUT \`If-Match\`, again on 412:`,
+    `Hot key: ${h.writers} writers on one key for ${f(h.seconds, 1)}s, GET then PUT \`If-Match\`, again on 412 (foreign CPU ${f(100 * h.foreignCpuShare, 0)}%):`,
     '',
-    '| commits/s | 412 rate (of PUTs) | PUTs per commit | p50 / p99 ms per commit attempt | final value / 200s | lost updates |',
+    '| commits/s | 412 rate (of PUTs) | PUTs per commit | p50 / p99 ms of the read-modify-write that committed | final value / 200s | lost updates |',
     '|---:|---:|---:|---:|---:|---:|',
     `| ${f(h.commitsPerSecond, 0)} | ${f(100 * h.conflictRate, 1)}% | ${f(h.attemptsPerCommit)} | ${f(h.latencyMs.p50)} / ${f(h.latencyMs.p99)} | ${h.finalValue} / ${h.commits} | ${h.lostUpdates.lost} |`,
     '',

@@ -98,8 +98,8 @@ export function renderSettingsSection(
   const h = r.hotKey;
   const side = (name: string, x: CasSide | undefined, extra: string) =>
     x
-      ? `| ${name} | ${f(x.commitsPerSecond, 0)} | ${f(x.latencyMs.p50)} / ${f(x.latencyMs.p99)} | ${extra} |`
-      : `| ${name} | – | – | ${extra} |`;
+      ? `| ${name} | ${f(x.commitsPerSecond, 0)} | ${f(x.latencyMs.p50)} / ${f(x.latencyMs.p99)} | ${f(x.databaseTransactionsPerCommit, 1)} | ${extra} |`
+      : `| ${name} | – | – | – | ${extra} |`;
   const rounds = (t: string) =>
     c.runs
       .filter((x) => x.target === t)
@@ -119,8 +119,8 @@ export function renderSettingsSection(
     `- CAS: ${c.clients} clients, each a loop of GET (ETag) then PUT value+1 with \`If-Match\` on a random one of ${c.keys} seeded \`bench\` keys, retrying the same key on 412. pgbench: ${c.clients} clients (\`-M extended\`, the protocol node-postgres uses) on a private migrated database seeded alike, each transaction a SELECT of value and revision then the service's own CAS statement (\`casSql('outbox')\`: revision check, history and outbox rows) in autocommit. ${s.warmupSeconds}s warm-up each, then ${s.rounds} rounds of ${s.durationSeconds}s back to back, alternating which goes first; medians reported. A commit is a 200 (ours) or a history row written (pgbench); latency is one read-modify-write.`,
     `- Reports: \`${reportPaths.json}\`, \`${reportPaths.html}\``,
     '',
-    '| CAS, spread keys | commits/s (median) | p50 / p99 ms | per round |',
-    '|---|---:|---:|---|',
+    '| CAS, spread keys | commits/s (median) | p50 / p99 ms | database transactions per commit | per round |',
+    '|---|---:|---:|---:|---|',
     side('ours (GET + PUT through nginx)', c.ours, rounds('ours')),
     side('pgbench (SELECT + CAS statement)', c.pgbench, c.pgbenchMissing ?? rounds('pgbench')),
     '',

@@ -53,18 +53,36 @@ export function readBenchValues(databaseUrl: string): Promise<Map<string, number
   });
 }
 
-/** History rows written so far, and the sum of the spread keys' values. */
-export function readDatabaseTotals(
-  databaseUrl: string,
-): Promise<{ historyRows: number; sumOfValues: number }> {
+/** What {@link readDatabaseTotals} reads. */
+export interface DatabaseTotals {
+  historyRows: number;
+  sumOfValues: number;
+  /** Transactions the database ended so far (pg_stat_database: commits + rollbacks). */
+  transactions: number;
+}
+
+/**
+ * History rows written so far, the sum of the spread keys' values and the transactions ended. Each
+ * autocommit statement is a transaction, so the difference over a run counts database round trips
+ * of both sides alike (PostgreSQL flushes these statistics within about a second).
+ */
+export function readDatabaseTotals(databaseUrl: string): Promise<DatabaseTotals> {
   return withDb(databaseUrl, async (db) => {
-    const { rows } = await db.query<{ h: string; s: string | null }>(
+    const { rows } = await db.query<{ h: string; s: string | null; x: string }>(
       `SELECT (SELECT count(*) FROM settings_history) AS h,
-              (SELECT sum(value::text::bigint) FROM settings WHERE namespace = 'bench') AS s`,
+              (SELECT sum(value::text::bigint) FROM settings WHERE namespace = 'bench') AS s,
+              (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()) AS x`,
     );
-    return { historyRows: Number(rows[0]!.h), sumOfValues: Number(rows[0]!.s ?? 0) };
+    return {
+      historyRows: Number(rows[0]!.h),
+      sumOfValues: Number(rows[0]!.s ?? 0),
+      transactions: Number(rows[0]!.x),
+    };
   });
 }
+
+/** Waits out PostgreSQL's statistics flush (at most about a second after a backend's last transaction). */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
 
 /** CPU per component during a CAS run. */
 function casGroups(servicePids: () => number[]) {
@@ -119,6 +137,8 @@ async function runTimedWriters(o: TimedWriters): Promise<{ outcome: HotKeyOutcom
 
 /** Options of {@link measureOurCas}. */
 export interface OurCasOptions {
+  /** The stack's database (for the transaction count). */
+  databaseUrl: string;
   clients: ConcordClient[];
   token: string;
   keys: number;
@@ -132,6 +152,7 @@ export interface OurCasOptions {
 
 /** Each client read-modify-writes random spread keys through the gateway for `seconds`. */
 export async function measureOurCas(o: OurCasOptions): Promise<{ run: CasRun; lostAnswers: number }> {
+  const txBefore = (await readDatabaseTotals(o.databaseUrl)).transactions;
   const tracker = trackCpu();
   const { outcome, seconds } = await runTimedWriters({
     ...o,
@@ -143,9 +164,13 @@ export async function measureOurCas(o: OurCasOptions): Promise<{ run: CasRun; lo
     o.acknowledged.set(key, (o.acknowledged.get(key) ?? 0) + n);
   }
   const commits = outcome.granted.length;
+  await settle();
+  // Less this function's own read after the run (one transaction).
+  const transactions = (await readDatabaseTotals(o.databaseUrl)).transactions - txBefore - 1;
   return {
     run: {
       target: 'ours',
+      databaseTransactionsPerCommit: transactions / Math.max(1, commits),
       round: o.round,
       seconds,
       commits,
@@ -174,7 +199,7 @@ export interface PgbenchCasOptions {
 export async function measurePgbenchCas(o: PgbenchCasOptions): Promise<CasRun> {
   const label = `[cas] ${o.round === 0 ? 'warm-up' : `round ${o.round}`} pgbench`;
   const logDir = await mkdtemp(path.join(o.tmp, 'pgbench-'));
-  const historyBefore = (await readDatabaseTotals(o.databaseUrl)).historyRows;
+  const totalsBefore = await readDatabaseTotals(o.databaseUrl);
   const tracker = trackCpu();
   const { summary, latenciesMs } = await runPgbench({
     databaseUrl: o.databaseUrl,
@@ -187,9 +212,13 @@ export async function measurePgbenchCas(o: PgbenchCasOptions): Promise<CasRun> {
   });
   const cpu = fullAccount(tracker.finish(casGroups(() => [])));
   if (summary.failed > 0) throw new Error(`${label}: ${summary.failed} failed transactions`);
-  const commits = (await readDatabaseTotals(o.databaseUrl)).historyRows - historyBefore;
+  await settle();
+  const totalsAfter = await readDatabaseTotals(o.databaseUrl);
+  const commits = totalsAfter.historyRows - totalsBefore.historyRows;
+  const transactions = totalsAfter.transactions - totalsBefore.transactions - 1;
   return {
     target: 'pgbench',
+    databaseTransactionsPerCommit: transactions / Math.max(1, commits),
     round: o.round,
     seconds: summary.durationSeconds,
     commits,

@@ -12,6 +12,7 @@ function runRow(r: CasRun): string[] {
     String(r.conflicts),
     n(r.latencyMs.p50),
     n(r.latencyMs.p99),
+    n(r.databaseTransactionsPerCommit, 1),
     n((100 * (r.cpu.groupsMs.other ?? 0)) / Math.max(1, r.cpu.machineBusyMs), 0),
   ];
 }
@@ -37,7 +38,17 @@ ${goalsHtml(r.goals)}
 <h2>CAS on ${c.keys} keys: ours ÷ pgbench ${c.ratio === undefined ? '–' : n(c.ratio, 3)}</h2>
 ${c.pgbenchMissing ? `<p class="missed">${esc(c.pgbenchMissing)}</p>` : ''}
 ${table(
-  ['run', 's', 'commits', 'commits/s', 'conflicts', 'p50 ms', 'p99 ms', 'foreign CPU %'],
+  [
+    'run',
+    's',
+    'commits',
+    'commits/s',
+    'conflicts',
+    'p50 ms',
+    'p99 ms',
+    'db transactions/commit',
+    'foreign CPU %',
+  ],
   c.runs.map(runRow),
 )}
 <p>${esc(`Paired ratio ${c.pairedRatio === undefined ? '–' : n(c.pairedRatio, 3)} (${c.roundRatios.map((x) => n(x, 3)).join(', ')}). Lost updates ${c.lostUpdates.lost} of ${c.lostUpdates.acknowledged} acknowledged writes on ${c.lostUpdates.keysWritten} keys; ${c.lostUpdates.unacknowledged} committed without a 200; ${c.lostAnswers} 502/504.`)}</p>

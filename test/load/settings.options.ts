@@ -20,6 +20,8 @@ export interface SettingsOptions {
   /** LOG_LEVEL of the replicas (default info: the production overlay's level). */
   logLevel: string;
   cpuProf: boolean;
+  /** Extra replica environment for diagnostic runs (`--replica-env K=V`, repeatable; docs are left alone). */
+  replicaEnv: Record<string, string>;
   skipDocs: boolean;
   checkGoals: boolean;
 }
@@ -27,7 +29,7 @@ export interface SettingsOptions {
 /** Usage text, printed on a bad option. */
 export const SETTINGS_USAGE = `npm run bench -- settings [--duration 15] [--warmup 5] [--rounds 2] [--keys 10000]
   [--clients 16] [--replicas 2] [--threads 2] [--connections 32] [--log-level info]
-  [--cpu-prof] [--skip-docs] [--check-goals]`;
+  [--cpu-prof] [--replica-env KEY=VALUE ...] [--skip-docs] [--check-goals]`;
 
 function parseOptions(args: string[]) {
   return parseArgs({
@@ -43,6 +45,7 @@ function parseOptions(args: string[]) {
       connections: { type: 'string' },
       'log-level': { type: 'string' },
       'cpu-prof': { type: 'boolean' },
+      'replica-env': { type: 'string', multiple: true },
       'skip-docs': { type: 'boolean' },
       'check-goals': { type: 'boolean' },
     },
@@ -55,6 +58,12 @@ export function parseSettingsOptions(args: string[]): SettingsOptions {
   const logLevel = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level must be a pino level (${LOG_LEVELS.join(', ')})`);
+  const replicaEnv: Record<string, string> = {};
+  for (const pair of values['replica-env'] ?? []) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!m) throw new UsageError(`--replica-env takes KEY=VALUE, not ${JSON.stringify(pair)}`);
+    replicaEnv[m[1]!] = m[2]!;
+  }
   return {
     durationSeconds: positiveInt('duration', values.duration, 15, 300),
     warmupSeconds: positiveInt('warmup', values.warmup, 5, 120),
@@ -66,6 +75,7 @@ export function parseSettingsOptions(args: string[]): SettingsOptions {
     connections: positiveInt('connections', values.connections, 32, 4096),
     logLevel,
     cpuProf: values['cpu-prof'] ?? false,
+    replicaEnv,
     skipDocs: values['skip-docs'] ?? false,
     checkGoals: values['check-goals'] ?? false,
   };

@@ -25,6 +25,11 @@ export interface CasRun {
   /** One read-modify-write: GET + PUT (ours), SELECT + CAS transaction (pgbench). */
   latencyMs: Summary;
   cpu: CpuAccount;
+  /**
+   * Database transactions (each autocommit statement is one) per commit: round trips to Postgres.
+   * Ours includes the relay's and any other replica work on the stack's database during the run.
+   */
+  databaseTransactionsPerCommit: number;
 }
 
 /** Medians over the measured rounds of one side. */
@@ -33,6 +38,8 @@ export interface CasSide {
   latencyMs: { p50: number; p99: number };
   /** CPU milliseconds per 1000 commits by component, over all measured rounds. */
   cpuMsPer1kCommits: Record<string, number>;
+  /** Median over rounds of {@link CasRun.databaseTransactionsPerCommit}. */
+  databaseTransactionsPerCommit: number;
 }
 
 /** Spread-key CAS: ours through the gateway against pgbench with the service's statement. */
@@ -105,6 +112,7 @@ export interface SettingsBenchResult {
     clients: number;
     wrk: { threads: number; connections: number };
     cpuProfile: boolean;
+    replicaEnv: Record<string, string>;
   };
   cas: CasResult;
   hotKey: HotKeyResult;

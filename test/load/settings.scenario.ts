@@ -52,6 +52,7 @@ function summarizeSide(runs: CasRun[]): CasSide {
       p99: median(runs.map((r) => r.latencyMs.p99)),
     },
     cpuMsPer1kCommits,
+    databaseTransactionsPerCommit: median(runs.map((r) => r.databaseTransactionsPerCommit)),
   };
 }
 
@@ -59,7 +60,7 @@ function line(run: CasRun): string {
   const busy = (100 * run.cpu.machineBusyMs) / Math.max(1, run.cpu.machineTotalMs);
   return (
     `${run.target.padEnd(7)} ${run.commitsPerSecond.toFixed(0).padStart(6)} commits/s  ${run.conflicts} conflicts` +
-    `  p50 ${run.latencyMs.p50.toFixed(2)} ms  p99 ${run.latencyMs.p99.toFixed(2)} ms  machine busy ${busy.toFixed(0)}%`
+    `  p50 ${run.latencyMs.p50.toFixed(2)} ms  p99 ${run.latencyMs.p99.toFixed(2)} ms  ${run.databaseTransactionsPerCommit.toFixed(1)} db transactions/commit  machine busy ${busy.toFixed(0)}%`
   );
 }
 
@@ -98,6 +99,7 @@ async function measureCas(
   }
   const ours = (round: number, seconds: number) =>
     measureOurCas({
+      databaseUrl: bench.stack.db.url,
       clients,
       token,
       keys: o.keys,
@@ -337,6 +339,7 @@ export async function settingsScenario(ctx: BenchContext): Promise<number> {
       // it for a load test: one user drives every client here.
       RATE_LIMIT_MAX_REQUESTS: '10000',
       RATE_LIMIT_TIME_UNIT: 'second',
+      ...o.replicaEnv,
       ...(profileDir
         ? {
             NODE_OPTIONS: `--require ${path.join(__dirname, 'cpu-profiler.preload.js')}`,
@@ -397,6 +400,7 @@ export async function settingsScenario(ctx: BenchContext): Promise<number> {
       clients: o.clients,
       wrk: { threads: o.threads, connections: o.connections },
       cpuProfile: o.cpuProf,
+      replicaEnv: o.replicaEnv,
     },
     ...partial,
     goals,
@@ -408,8 +412,8 @@ export async function settingsScenario(ctx: BenchContext): Promise<number> {
   writeFileSync(html, renderSettingsHtmlReport(result));
   ctx.progress(`results: ${json}`);
   ctx.progress(`report:  ${html}`);
-  if (o.skipDocs || o.cpuProf) {
-    ctx.progress('docs/benchmarks.md left unchanged (--skip-docs or --cpu-prof)');
+  if (o.skipDocs || o.cpuProf || Object.keys(o.replicaEnv).length > 0) {
+    ctx.progress('docs/benchmarks.md left unchanged (--skip-docs, --cpu-prof or --replica-env)');
   } else {
     const rel = (p: string) => path.relative(ctx.root, p);
     upsertSection(

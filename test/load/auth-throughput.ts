@@ -34,7 +34,7 @@ const PATH = '/api/v1/auth/me';
 export const FOREIGN_CPU_WARNING = 0.1;
 
 /** CPU per component: the service processes, both nginx instances, the shared daemons. */
-export function cpuGroups(endpoint: Endpoint) {
+function cpuGroups(endpoint: Endpoint) {
   return [
     pidGroup('service', () => endpoint.pids()),
     ownNginxGroup('nginx'),

@@ -84,7 +84,16 @@ function goalsTable(goals: Goal[]): string[] {
 }
 
 /** Components of the CAS CPU table ("pgbench" is its client; "bench" drives our 16 clients). */
-export const CAS_CPU_COMPONENTS = ['service', 'nginx', 'postgres', 'redis', 'pgbench', 'bench', 'other'];
+export const CAS_CPU_COMPONENTS = [
+  'service',
+  'auth',
+  'nginx',
+  'postgres',
+  'redis',
+  'pgbench',
+  'bench',
+  'other',
+];
 
 /** The generated Markdown section for one settings run. */
 export function renderSettingsSection(
@@ -131,7 +140,7 @@ export function renderSettingsSection(
         : '') +
       `Foreign CPU during the CAS rounds: ${f(100 * c.foreignCpuShare, 0)}%.`,
     '',
-    'CPU milliseconds per 1000 commits by component ("bench" is this process driving our clients; "other" is busy time no listed process accounts for):',
+    'CPU milliseconds per 1000 commits by component ("service" the settings replicas, "auth" the auth replica following the events, "bench" this process driving our clients; "other" is busy time no listed process accounts for):',
     '',
     `| side | ${CAS_CPU_COMPONENTS.join(' | ')} |`,
     `|---|${CAS_CPU_COMPONENTS.map(() => '---:').join('|')}|`,

@@ -84,10 +84,14 @@ export function readDatabaseTotals(databaseUrl: string): Promise<DatabaseTotals>
 /** Waits out PostgreSQL's statistics flush (at most about a second after a backend's last transaction). */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
 
-/** CPU per component during a CAS run. */
-function casGroups(servicePids: () => number[]) {
+/**
+ * CPU per component during a CAS run. "auth" is the auth replica: it follows every
+ * `settings.changed` event too, so its share is part of what a commit costs.
+ */
+function casGroups(servicePids: () => number[], authPids: () => number[]) {
   return [
     pidGroup('service', servicePids),
+    pidGroup('auth', authPids),
     ownNginxGroup('nginx'),
     commGroup('postgres', 'postgres'),
     commGroup('redis', 'redis-server'),
@@ -145,6 +149,8 @@ export interface OurCasOptions {
   seconds: number;
   round: number;
   servicePids(): number[];
+  /** The auth replica (a follower of the events), accounted apart. */
+  authPids(): number[];
   /** 200s per key, added to over all runs (the lost-update check comes at the end). */
   acknowledged: Map<string, number>;
   progress(line: string): void;
@@ -159,7 +165,7 @@ export async function measureOurCas(o: OurCasOptions): Promise<{ run: CasRun; lo
     path: () => `${BENCH_PATH}${benchKeyName(randomInt(1, o.keys + 1), KEY_BASE)}`,
     label: `[cas] ${o.round === 0 ? 'warm-up' : `round ${o.round}`} ours`,
   });
-  const cpu = fullAccount(tracker.finish(casGroups(o.servicePids)));
+  const cpu = fullAccount(tracker.finish(casGroups(o.servicePids, o.authPids)));
   for (const [key, n] of countByKey(outcome.granted.map((g) => g.path.slice(BENCH_PATH.length)))) {
     o.acknowledged.set(key, (o.acknowledged.get(key) ?? 0) + n);
   }
@@ -210,7 +216,14 @@ export async function measurePgbenchCas(o: PgbenchCasOptions): Promise<CasRun> {
     logDir,
     onProgress: (line) => o.progress(`${label} ${line}`),
   });
-  const cpu = fullAccount(tracker.finish(casGroups(() => [])));
+  const cpu = fullAccount(
+    tracker.finish(
+      casGroups(
+        () => [],
+        () => [],
+      ),
+    ),
+  );
   if (summary.failed > 0) throw new Error(`${label}: ${summary.failed} failed transactions`);
   await settle();
   const totalsAfter = await readDatabaseTotals(o.databaseUrl);
@@ -238,6 +251,8 @@ export interface HotKeyRunOptions {
   /** A key no other part of the run writes (its value starts at 0). */
   key: string;
   servicePids(): number[];
+  /** The auth replica (a follower of the events), accounted apart. */
+  authPids(): number[];
   progress(line: string): void;
 }
 
@@ -249,7 +264,7 @@ export async function measureHotKey(o: HotKeyRunOptions): Promise<HotKeyResult> 
     path: `${BENCH_PATH}${o.key}`,
     label: '[hot key]',
   });
-  const cpu = fullAccount(tracker.finish(casGroups(o.servicePids)));
+  const cpu = fullAccount(tracker.finish(casGroups(o.servicePids, o.authPids)));
   const finals = await readBenchValues(o.databaseUrl);
   const commits = outcome.granted.length;
   const puts = commits + outcome.conflicts + outcome.lost.length;

@@ -106,6 +106,7 @@ async function measureCas(
       seconds,
       round,
       servicePids: bench.settingsPids,
+      authPids: bench.pids,
       acknowledged,
       progress: ctx.progress,
     }).then(({ run, lostAnswers: n }) => {
@@ -372,6 +373,7 @@ export async function settingsScenario(ctx: BenchContext): Promise<number> {
     databaseUrl: bench.stack.db.url,
     key: HOT_KEY,
     servicePids: bench.settingsPids,
+    authPids: bench.pids,
     progress: ctx.progress,
   });
   ctx.progress(

@@ -162,9 +162,9 @@ export async function pgbenchVersion(): Promise<string | undefined> {
 }
 
 /**
- * Runs pgbench once (`-n`: no vacuum of its own tables, which do not exist here; `-M extended`:
- * parse, bind, execute per statement, the protocol node-postgres uses for a query with
- * parameters). Killed if it overruns its duration by 30 s.
+ * Runs pgbench once (`-n`: no vacuum of its own tables, which do not exist here; `-M prepared`:
+ * each statement parsed once per connection, then bound and executed, as the service's named
+ * statements are). Killed if it overruns its duration by 30 s.
  */
 export async function runPgbench(
   o: PgbenchRunOptions,
@@ -172,7 +172,7 @@ export async function runPgbench(
   const args = [
     '-n',
     '-M',
-    'extended',
+    'prepared',
     '-c',
     String(o.clients),
     '-j',

@@ -114,7 +114,11 @@ function casParams(change: SettingChange, events: SettingsEvents): unknown[] {
  */
 async function applyChange(db: Queryable, sql: CasStatement, change: SettingChange): Promise<ChangeOutcome> {
   for (let attempt = 1; ; attempt++) {
-    const result = await db.query(sql.text, casParams(change, sql.events));
+    const result = await db.query({
+      name: `settings-cas-${sql.events}`,
+      text: sql.text,
+      values: casParams(change, sql.events),
+    });
     const row = result.rows[0] as Record<string, unknown> | undefined;
     if (row) return { applied: true, row: toStoredSetting(row) };
     const current = await readSetting(db, change.namespace, change.key);

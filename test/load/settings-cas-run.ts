@@ -85,6 +85,19 @@ export function readDatabaseTotals(databaseUrl: string): Promise<DatabaseTotals>
 const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
 
 /**
+ * Between runs: vacuums the bench tables of `databaseUrl` and checkpoints, so the dead rows and WAL
+ * one side's run left behind are not cleaned up (autovacuum, checkpointer: "postgres" CPU) during
+ * the other side's run. pgbench writes 5–10x more rows per second, so without this the run after
+ * pgbench's pays for it.
+ */
+export function settleDatabase(databaseUrl: string): Promise<void> {
+  return withDb(databaseUrl, async (db) => {
+    await db.query('VACUUM (ANALYZE) settings, settings_history, outbox');
+    await db.query('CHECKPOINT');
+  });
+}
+
+/**
  * CPU per component during a CAS run. "auth" is the auth replica: it follows every
  * `settings.changed` event too, so its share is part of what a commit costs.
  */

@@ -25,6 +25,7 @@ import {
   readBenchValues,
   readDatabaseTotals,
   seedBenchKeys,
+  settleDatabase,
 } from './settings-cas-run';
 import type { CasResult, CasRun, CasSide, GetPass, SettingsBenchResult } from './settings.results';
 import { parseSettingsOptions, type SettingsOptions } from './settings.options';
@@ -125,12 +126,18 @@ async function measureCas(
       progress: ctx.progress,
     });
   const sides = pgbenchMissing ? [ours] : [pgbench, ours];
+  const settleBoth = async () => {
+    await settleDatabase(bench.stack.db.url);
+    if (pgDb) await settleDatabase(pgDb.url);
+  };
   for (const side of sides) {
+    await settleBoth();
     const run = await side(0, o.warmupSeconds);
     ctx.progress(`[cas] warm-up  ${line(run)}`);
   }
   for (let round = 1; round <= o.rounds; round++) {
     for (const side of round % 2 === 1 ? sides : [...sides].reverse()) {
+      await settleBoth();
       const run = await side(round, o.durationSeconds);
       runs.push(run);
       ctx.progress(`[cas] round ${round}/${o.rounds} ${line(run)}`);

@@ -2,7 +2,7 @@ import { UsageError } from './bench-context';
 import { parseSettingsOptions } from './settings.options';
 
 describe('parseSettingsOptions', () => {
-  it('defaults to the issue: 10k keys, 16 clients, 2 replicas, 15 s rounds, LOG_LEVEL=info', () => {
+  it('defaults to the issue: 10k keys, 16 clients, 2 replicas, 15 s rounds and warm-ups, LOG_LEVEL=info', () => {
     const o = parseSettingsOptions([]);
 
     expect(o).toMatchObject({
@@ -10,7 +10,7 @@ describe('parseSettingsOptions', () => {
       clients: 16,
       settingsReplicas: 2,
       durationSeconds: 15,
-      warmupSeconds: 5,
+      warmupSeconds: 15,
       rounds: 2,
       logLevel: 'info',
       replicaEnv: {},

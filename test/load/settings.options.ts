@@ -27,7 +27,7 @@ export interface SettingsOptions {
 }
 
 /** Usage text, printed on a bad option. */
-export const SETTINGS_USAGE = `npm run bench -- settings [--duration 15] [--warmup 5] [--rounds 2] [--keys 10000]
+export const SETTINGS_USAGE = `npm run bench -- settings [--duration 15] [--warmup 15] [--rounds 2] [--keys 10000]
   [--clients 16] [--replicas 2] [--threads 2] [--connections 32] [--log-level info]
   [--cpu-prof] [--replica-env KEY=VALUE ...] [--skip-docs] [--check-goals]`;
 
@@ -66,7 +66,7 @@ export function parseSettingsOptions(args: string[]): SettingsOptions {
   }
   return {
     durationSeconds: positiveInt('duration', values.duration, 15, 300),
-    warmupSeconds: positiveInt('warmup', values.warmup, 5, 120),
+    warmupSeconds: positiveInt('warmup', values.warmup, 15, 120),
     rounds: positiveInt('rounds', values.rounds, 2, 20),
     keys: positiveInt('keys', values.keys, 10_000, 1_000_000),
     clients: positiveInt('clients', values.clients, 16, 256),

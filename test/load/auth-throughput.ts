@@ -1,7 +1,7 @@
 import type { RunRecord, Target, TargetSummary, ThroughputPass } from './auth.results';
 import { commGroup, cpuSince, ownNginxGroup, pidGroup, snapshotCpu, type CpuAccount } from './cpu-usage';
 import { median } from './stats';
-import { runWrk, wrkProblem, type WrkResult } from './wrk';
+import { runWrk, wrkProblem } from './wrk';
 
 /** One side of the comparison: a gateway URL and the processes behind it. */
 export interface Endpoint {
@@ -16,6 +16,11 @@ export interface ThroughputOptions {
   baseline: Endpoint;
   /** Sent to both sides, so nginx parses and forwards identical requests. */
   token: string;
+  /** The request path (default GET /api/v1/auth/me) and more headers, the same on both sides. */
+  path?: string;
+  headers?: Record<string, string>;
+  /** Prefix of the progress lines (default the log level). */
+  label?: string;
   wrk: { threads: number; connections: number; durationSeconds: number; warmupSeconds: number };
   rounds: number;
   scriptPath: string;
@@ -38,9 +43,13 @@ function cpuGroups(endpoint: Endpoint) {
   ];
 }
 
-/** Adds wrk, this process and the unattributed rest, so the components sum to the machine's busy time. */
-function fullAccount(cpu: CpuAccount, wrk: WrkResult): CpuAccount {
-  const groupsMs = { ...cpu.groupsMs, wrk: Math.max(0, wrk.wrkCpuMs), bench: cpu.benchMs };
+/**
+ * Adds `extraMs` (e.g. wrk's own CPU), this process and the unattributed rest ("other"), so the
+ * components sum to the machine's busy time.
+ */
+export function fullAccount(cpu: CpuAccount, extraMs: Record<string, number> = {}): CpuAccount {
+  const extra = Object.fromEntries(Object.entries(extraMs).map(([k, v]) => [k, Math.max(0, v)]));
+  const groupsMs = { ...cpu.groupsMs, ...extra, bench: cpu.benchMs };
   const known = Object.values(groupsMs).reduce((a, b) => a + b, 0);
   return { ...cpu, groupsMs: { ...groupsMs, other: Math.max(0, cpu.machineBusyMs - known) } };
 }
@@ -53,18 +62,18 @@ async function runOnce(
   const endpoint = target === 'ours' ? o.ours : o.baseline;
   const before = snapshotCpu();
   const wrk = await runWrk({
-    url: `${endpoint.url}${PATH}`,
+    url: `${endpoint.url}${o.path ?? PATH}`,
     threads: o.wrk.threads,
     connections: o.wrk.connections,
     durationSeconds: seconds,
-    headers: { Authorization: `Bearer ${o.token}` },
+    headers: { Authorization: `Bearer ${o.token}`, ...o.headers },
     scriptPath: o.scriptPath,
   });
-  const cpu = fullAccount(cpuSince(before, cpuGroups(endpoint)), wrk);
+  const cpu = fullAccount(cpuSince(before, cpuGroups(endpoint)), { wrk: wrk.wrkCpuMs });
   const problem = wrkProblem(wrk);
   if (problem) {
     // A 401/503 answers in microseconds: counting it would flatter whichever side produced it.
-    throw new Error(`${target} (${o.logLevel}): ${problem}; the run is not a valid measurement`);
+    throw new Error(`${target} (${o.label ?? o.logLevel}): ${problem}; the run is not a valid measurement`);
   }
   return { ...wrk, cpu };
 }
@@ -101,8 +110,9 @@ function summarizeTarget(runs: RunRecord[]): TargetSummary {
  * sides alike; reports medians and the per-round ratios.
  */
 export async function measureThroughput(o: ThroughputOptions): Promise<ThroughputPass> {
+  const label = o.label ?? o.logLevel;
   for (const target of ['baseline', 'ours'] as const) {
-    o.progress(`[${o.logLevel}] warm-up ${target} ${o.wrk.warmupSeconds}s`);
+    o.progress(`[${label}] warm-up ${target} ${o.wrk.warmupSeconds}s`);
     await runOnce(o, target, o.wrk.warmupSeconds);
   }
   const runs: RunRecord[] = [];
@@ -114,7 +124,7 @@ export async function measureThroughput(o: ThroughputOptions): Promise<Throughpu
       runs.push({ target, round, wrk, cpu });
       const busy = (100 * cpu.machineBusyMs) / Math.max(1, cpu.machineTotalMs);
       o.progress(
-        `[${o.logLevel}] round ${round}/${o.rounds} ${target.padEnd(8)} ${wrk.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
+        `[${label}] round ${round}/${o.rounds} ${target.padEnd(8)} ${wrk.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
           `  p50 ${wrk.latencyMs.p50.toFixed(2)} ms  p99 ${wrk.latencyMs.p99.toFixed(2)} ms  machine busy ${busy.toFixed(0)}%`,
       );
     }
@@ -131,7 +141,7 @@ export async function measureThroughput(o: ThroughputOptions): Promise<Throughpu
   const foreignCpuShare = foreign / Math.max(1, busy);
   if (foreignCpuShare > FOREIGN_CPU_WARNING) {
     o.progress(
-      `[${o.logLevel}] WARNING: ${(100 * foreignCpuShare).toFixed(0)}% of the busy CPU time was used by processes outside the benchmark; rerun on a quiet machine`,
+      `[${label}] WARNING: ${(100 * foreignCpuShare).toFixed(0)}% of the busy CPU time was used by processes outside the benchmark; rerun on a quiet machine`,
     );
   }
   return {

@@ -20,12 +20,16 @@ export interface AuthOptions {
   checkGoals: boolean;
 }
 
+/** pino's levels, valid for LOG_LEVEL. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 /** Usage text, printed on a bad option. */
 export const AUTH_USAGE = `npm run bench -- auth [--duration 10] [--warmup 5] [--rounds 4] [--threads 2]
   [--connections 32] [--replicas 2] [--log-levels warn,info] [--revokes 200]
   [--cpu-prof] [--skip-docs] [--check-goals]`;
 
-function positiveInt(name: string, value: string | undefined, fallback: number, max: number): number {
+/** `value` as an integer in 1..max (`fallback` when absent); a {@link UsageError} otherwise. */
+export function positiveInt(name: string, value: string | undefined, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   // Upper bounds keep a typo from turning into an hour-long run.
@@ -53,19 +57,21 @@ function parseOptions(args: string[]) {
   });
 }
 
-/** Parses and bounds the scenario's arguments (a {@link UsageError} when they are wrong). */
-export function parseAuthOptions(args: string[]): AuthOptions {
-  let parsed: ReturnType<typeof parseOptions>;
+/** Runs `parse`, turning node:util's parseArgs errors into a {@link UsageError}. */
+export function parseOrUsage<T>(parse: () => T): T {
   try {
-    parsed = parseOptions(args);
+    return parse();
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
-  const { values } = parsed;
+}
+
+/** Parses and bounds the scenario's arguments (a {@link UsageError} when they are wrong). */
+export function parseAuthOptions(args: string[]): AuthOptions {
+  const { values } = parseOrUsage(() => parseOptions(args));
   const logLevels = (values['log-levels'] ?? 'warn,info').split(',').filter(Boolean);
-  const known = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-  if (logLevels.length === 0 || logLevels.some((l) => !known.includes(l))) {
-    throw new UsageError(`--log-levels must list pino levels (${known.join(', ')})`);
+  if (logLevels.length === 0 || logLevels.some((l) => !LOG_LEVELS.includes(l))) {
+    throw new UsageError(`--log-levels must list pino levels (${LOG_LEVELS.join(', ')})`);
   }
   return {
     replicas: positiveInt('replicas', values.replicas, 2, 8),

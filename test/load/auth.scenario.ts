@@ -10,7 +10,7 @@ import { startBaselineGateway, type BaselineGateway } from './baseline-gateway';
 import type { BenchContext } from './bench-context';
 import { startBenchStack } from './bench-stack';
 import { describeBuild } from './build-info';
-import { renderAuthSection, upsertAuthSection } from './benchmarks-doc';
+import { renderAuthSection, sectionMarkers, upsertSection } from './benchmarks-doc';
 import { summarizeCpuProfiles } from './cpu-profile';
 import { describeMachine, type MachineInfo } from './machine';
 import { renderHtmlReport } from './report-html';
@@ -184,8 +184,9 @@ export async function authScenario(ctx: BenchContext): Promise<number> {
     ctx.progress('docs/benchmarks.md left unchanged (--skip-docs or --cpu-prof)');
   } else {
     const rel = (p: string) => path.relative(ctx.root, p);
-    upsertAuthSection(
+    upsertSection(
       path.join(ctx.root, 'docs/benchmarks.md'),
+      sectionMarkers('auth'),
       renderAuthSection(result, { json: rel(json), html: rel(html) }),
     );
     ctx.progress('docs/benchmarks.md updated');

@@ -1,9 +1,12 @@
 /**
- * The baseline of the auth benchmark, run as its own process (like a replica): express 5 answering
- * `{ok:true}` for GET /api/v1/auth/me and nothing else. It uses the services' own HTTP server
- * factory and the same app settings (no ETag, no X-Powered-By), so what the comparison measures is
- * exactly Concord's per-request work (context, logging, metrics, token and revocation checks, the
- * handler), not server plumbing. Usage: `PORT=<port> node baseline-app.js`.
+ * The baseline of the benchmarks, run as its own process (like a replica): express 5 answering
+ * `{ok:true}` for GET /api/v1/auth/me, and for GET /api/v1/settings/bench/<key> a fixed setting
+ * (`BASELINE_SETTING_BODY`, `BASELINE_SETTING_ETAG`: the bench copies both from a real answer, so
+ * both sides send the same bytes) with its strong ETag and 304 on a matching If-None-Match. It uses
+ * the services' own HTTP server factory and the same app settings (no express ETag, no
+ * X-Powered-By), so what a comparison measures is exactly Concord's per-request work (context,
+ * logging, metrics, token and revocation checks, the handler, its database read), not server
+ * plumbing. Usage: `PORT=<port> node baseline-app.js`.
  */
 import { closeGracefully, createServer, listen } from '@concord/common';
 import express from 'express';
@@ -14,6 +17,16 @@ async function main(): Promise<void> {
   app.set('etag', false);
   app.get('/api/v1/auth/me', (_req, res) => {
     res.json({ ok: true });
+  });
+  const settingBody = process.env.BASELINE_SETTING_BODY ?? '{"value":0}';
+  const settingEtag = process.env.BASELINE_SETTING_ETAG ?? '"0"';
+  app.get('/api/v1/settings/bench/:key', (req, res) => {
+    res.set('ETag', settingEtag);
+    if (req.headers['if-none-match'] === settingEtag) {
+      res.status(304).end();
+      return;
+    }
+    res.type('application/json').send(settingBody);
   });
   const server = createServer(app);
   const port = await listen(server, Number(process.env.PORT ?? 0), '127.0.0.1');

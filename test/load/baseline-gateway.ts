@@ -32,10 +32,14 @@ export const GATEWAY_OPTIONS = {
 } as const;
 
 /**
- * Starts `count` copies of baseline-app.js (as many as there are auth replicas, so the baseline
- * can use the same number of cores) and an nginx in front of them. `stop` removes everything.
+ * Starts `count` copies of baseline-app.js (as many as there are service replicas, so the baseline
+ * can use the same number of cores) with `env` (e.g. the setting it serves) and an nginx in front
+ * of them, as the `auth` and the `settings` upstream. `stop` removes everything.
  */
-export async function startBaselineGateway(count: number): Promise<BaselineGateway> {
+export async function startBaselineGateway(
+  count: number,
+  env: Record<string, string> = {},
+): Promise<BaselineGateway> {
   const dir = await mkdtemp(path.join(tmpdir(), 'concord-bench-baseline-'));
   const apps: ManagedProcess[] = [];
   let nginx: { stop(): Promise<void> } | undefined;
@@ -51,6 +55,7 @@ export async function startBaselineGateway(count: number): Promise<BaselineGatew
       ports.push(port);
       apps.push(
         spawnManaged(`baseline-${i}`, process.execPath, [path.join(__dirname, 'baseline-app.js')], {
+          ...env,
           PORT: String(port),
         }),
       );
@@ -72,7 +77,10 @@ export async function startBaselineGateway(count: number): Promise<BaselineGatew
       httpListen: { host: '127.0.0.1', port: await freePort() },
       tlsCert: tls.cert,
       tlsKey: tls.key,
-      upstreams: { auth: ports.map((p) => `127.0.0.1:${p}`) },
+      upstreams: {
+        auth: ports.map((p) => `127.0.0.1:${p}`),
+        settings: ports.map((p) => `127.0.0.1:${p}`),
+      },
     });
     nginx = await startNginx({ runDir, config });
     return {

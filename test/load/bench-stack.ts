@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack';
 
@@ -17,49 +17,60 @@ export function repoRoot(from = __dirname): string {
 }
 
 /**
- * e2e-stack.ts starts `<its dir>/../../services/auth-service/dist/main.js`. Compiled into
- * .run/bench-dist that resolves inside .run/bench-dist, so we link that path to the real build
- * rather than copy it (a copy would go stale after the next `npm run build`).
+ * e2e-stack.ts starts `<its dir>/../../services/<service>/dist/main.js`, and the gateway renderer
+ * reads the service list from `<its dir>/../../services/<each>/package.json`. Compiled into
+ * .run/bench-dist those resolve inside .run/bench-dist, so we link them to the real files rather
+ * than copy them (a copy would go stale after the next `npm run build`).
  */
-function linkServiceBuild(): void {
+function linkServiceBuilds(): void {
   const distRoot = path.resolve(__dirname, '../..');
   const root = repoRoot();
   if (distRoot === root) return; // running from sources: nothing to link
-  const real = path.join(root, 'services/auth-service/dist');
-  const link = path.join(distRoot, 'services/auth-service/dist');
-  if (!existsSync(path.join(real, 'main.js')))
-    throw new Error(`${real}/main.js missing: run \`npm run build\``);
-  if (lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink()) return;
-  mkdirSync(path.dirname(link), { recursive: true });
-  symlinkSync(real, link, 'dir');
+  for (const service of ['auth-service', 'settings-service']) {
+    const main = path.join(root, 'services', service, 'dist/main.js');
+    if (!existsSync(main)) throw new Error(`${main} missing: run \`npm run build\``);
+  }
+  for (const service of readdirSync(path.join(root, 'services'))) {
+    for (const entry of ['package.json', 'dist']) {
+      const real = path.join(root, 'services', service, entry);
+      const link = path.join(distRoot, 'services', service, entry);
+      if (!existsSync(real) || lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink()) continue;
+      mkdirSync(path.dirname(link), { recursive: true });
+      symlinkSync(real, link, entry === 'dist' ? 'dir' : 'file');
+    }
+  }
 }
 
 /** The e2e stack plus what the benchmark needs to see of it. */
 export interface BenchStack {
   stack: E2eStack;
-  /** Pids of the replica processes. */
+  /** Pids of the auth replica processes. */
   pids(): number[];
-  /** Bytes the replicas wrote to stdout (their JSON logs) since start-up finished. */
+  /** Pids of the settings replica processes (none unless asked for). */
+  settingsPids(): number[];
+  /** Bytes the replicas (auth and settings) wrote to stdout (their JSON logs) since start-up finished. */
   logBytes(): number;
 }
 
 /**
- * Starts the e2e stack (two replicas by default) with `logLevel`. The harness keeps the replicas'
+ * Starts the e2e stack (`replicas` auth replicas, `settingsReplicas` settings replicas) with `logLevel`. The harness keeps the replicas'
  * output in a growing string for failure messages; at `info` that copy would cost this process
  * (on the same cores) far more than the log lines cost the replicas, so once the stack is up the
  * stdout pipes are only drained and counted, as a container runtime would.
  */
 export async function startBenchStack(options: {
   replicas: number;
+  settingsReplicas?: number;
   logLevel: string;
   env?: Record<string, string>;
   /** Start the private nginx in front of the replicas (default true). */
   gateway?: boolean;
 }): Promise<BenchStack> {
-  linkServiceBuild();
+  linkServiceBuilds();
   const stack = await startE2eStack({
     authReplicas: options.replicas,
     gateway: options.gateway,
+    settingsReplicas: options.settingsReplicas,
     env: {
       LOG_LEVEL: options.logLevel,
       // The production default: a missing acknowledgement would then show as a 10 s revoke.
@@ -68,7 +79,7 @@ export async function startBenchStack(options: {
     },
   });
   let bytes = 0;
-  for (const r of stack.replicas) {
+  for (const r of [...stack.replicas, ...stack.settings]) {
     const out = r.process.child.stdout;
     out?.removeAllListeners('data');
     out?.on('data', (chunk: Buffer) => (bytes += chunk.length));
@@ -76,6 +87,7 @@ export async function startBenchStack(options: {
   return {
     stack,
     pids: () => stack.replicas.map((r) => r.process.child.pid ?? -1),
+    settingsPids: () => stack.settings.map((r) => r.process.child.pid ?? -1),
     logBytes: () => bytes,
   };
 }

@@ -6,6 +6,8 @@
  */
 import { authScenario } from './auth.scenario';
 import { AUTH_USAGE } from './auth.options';
+import { settingsScenario } from './settings.scenario';
+import { SETTINGS_USAGE } from './settings.options';
 import { createBenchContext, UsageError, type Scenario } from './bench-context';
 import { repoRoot } from './bench-stack';
 import { realtimeScenario } from './realtime.scenario';
@@ -14,6 +16,7 @@ import { REALTIME_USAGE } from './realtime.options';
 const SCENARIOS: Record<string, { run: Scenario; usage: string }> = {
   auth: { run: authScenario, usage: AUTH_USAGE },
   realtime: { run: realtimeScenario, usage: REALTIME_USAGE },
+  settings: { run: settingsScenario, usage: SETTINGS_USAGE },
 };
 
 /** No scenario may run longer than this, whatever its options say. */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** Which code a result measured: the replicas run the built `dist/`, not the sources. */
@@ -11,12 +11,29 @@ export interface BuildInfo {
   builtAt: string;
 }
 
-const BUILD_FILES = [
-  'services/auth-service/dist/main.js',
-  'services/auth-service/dist/app.js',
-  'libs/common/dist/index.js',
-  'libs/client/dist/index.js',
+/** The builds the replicas load; every `.js` under them counts (an incremental build rewrites only what changed). */
+const BUILD_DIRS = [
+  'services/auth-service/dist',
+  'services/settings-service/dist',
+  'libs/common/dist',
+  'libs/client/dist',
 ];
+
+/** Newest mtime (ms) of the `.js` files under `dir`, 0 when there are none. */
+function newestJs(dir: string): number {
+  let newest = 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true, recursive: true });
+  } catch {
+    return 0; // not built
+  }
+  for (const e of entries) {
+    if (!e.isFile() || !e.name.endsWith('.js')) continue;
+    newest = Math.max(newest, statSync(path.join(e.parentPath, e.name)).mtimeMs);
+  }
+  return newest;
+}
 
 function git(root: string, args: string[]): string {
   try {
@@ -31,9 +48,7 @@ function git(root: string, args: string[]): string {
  * benchmark runs, a figure without them cannot be attributed to any version of the code.
  */
 export function describeBuild(root: string): BuildInfo {
-  const newest = Math.max(
-    ...BUILD_FILES.map((f) => statSync(path.join(root, f), { throwIfNoEntry: false })?.mtimeMs ?? 0),
-  );
+  const newest = Math.max(...BUILD_DIRS.map((d) => newestJs(path.join(root, d))));
   return {
     commit: git(root, ['rev-parse', '--short', 'HEAD']) || 'unknown',
     dirty: git(root, ['status', '--porcelain', '--', 'libs', 'services']) !== '',

@@ -98,15 +98,20 @@ export function snapshotCpu(): CpuSnapshot {
 
 /**
  * CPU used per group between `before` and now. A process that started in between counts from zero;
- * one that exited in between is lost (none of the measured ones should).
+ * one that exited in between is lost unless `exited` holds its last reading (see {@link trackCpu}).
  */
-export function cpuSince(before: CpuSnapshot, groups: readonly CpuGroup[]): CpuAccount {
+export function cpuSince(
+  before: CpuSnapshot,
+  groups: readonly CpuGroup[],
+  exited: ReadonlyMap<number, ProcRow> = new Map(),
+): CpuAccount {
   const after = snapshotCpu();
+  const table = new Map([...exited, ...after.table]);
   const msPerTick = 1000 / clockTicksPerSecond();
   const groupsMs: Record<string, number> = {};
   for (const g of groups) groupsMs[g.name] = 0;
-  for (const row of after.table.values()) {
-    const group = groups.find((g) => g.match(row, after.table));
+  for (const row of table.values()) {
+    const group = groups.find((g) => g.match(row, table));
     if (!group) continue;
     const delta = row.ticks - (before.table.get(row.pid)?.ticks ?? 0);
     groupsMs[group.name]! += Math.max(0, delta) * msPerTick;
@@ -138,5 +143,24 @@ export function ownNginxGroup(name = 'nginx'): CpuGroup {
   return {
     name,
     match: (row, table) => isOwnMaster(row) || (row.comm === 'nginx' && isOwnMaster(table.get(row.ppid))),
+  };
+}
+
+/**
+ * {@link cpuSince} for a run whose processes may exit before it ends (pgbench and the Postgres
+ * backends of its connections): the process table is read every `intervalMs`, so such a process
+ * counts up to its last reading (at most `intervalMs` of its CPU is missed).
+ */
+export function trackCpu(intervalMs = 250): { finish(groups: readonly CpuGroup[]): CpuAccount } {
+  const before = snapshotCpu();
+  const seen = new Map<number, ProcRow>();
+  const timer = setInterval(() => {
+    for (const [pid, row] of readProcessTable()) seen.set(pid, row);
+  }, intervalMs);
+  return {
+    finish(groups) {
+      clearInterval(timer);
+      return cpuSince(before, groups, seen);
+    },
   };
 }

@@ -1,14 +1,17 @@
 import { FOREIGN_CPU_WARNING } from './auth-throughput';
 import type { AuthBenchResult, Goal, ThroughputPass } from './auth.results';
+import type { ProfileSummary } from './cpu-profile';
 import { histogram } from './stats';
 import { esc, groupedBars, histogramChart } from './svg-charts';
 
-const OURS = '#e15759';
-const BASELINE = '#76b7b2';
+/** Series colours of every report. */
+export const OURS = '#e15759';
+export const BASELINE = '#76b7b2';
 /** Component order of the CPU tables; "other" is busy time no listed process accounts for. */
 export const CPU_COMPONENTS = ['service', 'nginx', 'wrk', 'postgres', 'redis', 'bench', 'other'];
 
-function n(v: number, digits = 2): string {
+/** A number for display, `–` when not finite. */
+export function n(v: number, digits = 2): string {
   return Number.isFinite(v) ? v.toFixed(digits) : '–';
 }
 
@@ -19,7 +22,17 @@ export function table(head: string[], rows: string[][]): string {
   return `<table><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table>`;
 }
 
-function passSection(p: ThroughputPass, replicas: number): string {
+/**
+ * One ours-vs-baseline throughput pass: table, per-round throughput, percentiles, CPU. `heading`
+ * and `label` (in chart titles) default to the auth /me pass at its log level.
+ */
+export function passSection(
+  p: ThroughputPass,
+  replicas: number,
+  heading = `GET /api/v1/auth/me at LOG_LEVEL=${p.logLevel}`,
+  label = p.logLevel,
+  sides = { ours: `ours (${replicas} replicas)`, baseline: `baseline (${replicas} bare express)` },
+): string {
   const rounds = [...new Set(p.runs.map((r) => r.round))];
   const rpsOf = (target: string) =>
     rounds.map(
@@ -33,22 +46,18 @@ function passSection(p: ThroughputPass, replicas: number): string {
     s.latencyMs.p999,
   ];
   return `
-<h2>GET /api/v1/auth/me at LOG_LEVEL=${esc(p.logLevel)}: ratio ${n(p.ratio, 3)}</h2>
+<h2>${esc(heading)}: ratio ${n(p.ratio, 3)}</h2>
 ${table(
   ['', 'req/s (median)', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms'],
   [
-    [`ours (${replicas} replicas)`, n(p.ours.requestsPerSecond, 0), ...lat(p.ours).map((v) => n(v))],
-    [
-      `baseline (${replicas} bare express)`,
-      n(p.baseline.requestsPerSecond, 0),
-      ...lat(p.baseline).map((v) => n(v)),
-    ],
+    [sides.ours, n(p.ours.requestsPerSecond, 0), ...lat(p.ours).map((v) => n(v))],
+    [sides.baseline, n(p.baseline.requestsPerSecond, 0), ...lat(p.baseline).map((v) => n(v))],
   ],
 )}
 <p>Paired ratio (geometric mean of the per-round ratios ${p.roundRatios.map((x) => n(x, 3)).join(', ')}): ${n(p.pairedRatio, 3)}.</p>
 <p>Replica log output: ${n(p.logBytesPerRequest, 0)} bytes per request. CPU used by processes outside the benchmark: ${n(100 * p.foreignCpuShare, 0)}% of the busy time${p.foreignCpuShare > FOREIGN_CPU_WARNING ? ' — <strong>the machine was busy with other work; absolute figures read low</strong>' : ''}.</p>
 ${groupedBars(
-  `Throughput per round (${p.logLevel})`,
+  `Throughput per round (${label})`,
   rounds.map((r) => `round ${r}`),
   [
     { name: 'ours', color: OURS, values: rpsOf('ours') },
@@ -57,7 +66,7 @@ ${groupedBars(
   'req/s',
 )}
 ${groupedBars(
-  `Latency percentiles, median of rounds (${p.logLevel})`,
+  `Latency percentiles, median of rounds (${label})`,
   pct,
   [
     { name: 'ours', color: OURS, values: lat(p.ours) },
@@ -66,7 +75,7 @@ ${groupedBars(
   'ms',
 )}
 ${groupedBars(
-  `CPU per 1000 requests by component (${p.logLevel})`,
+  `CPU per 1000 requests by component (${label})`,
   CPU_COMPONENTS,
   [
     { name: 'ours', color: OURS, values: CPU_COMPONENTS.map((c) => p.ours.cpuMsPer1kRequests[c] ?? 0) },
@@ -80,6 +89,14 @@ ${groupedBars(
 )}`;
 }
 
+/** The reports' inline stylesheet. */
+export const STYLE = `<style>
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
+td:first-child,th:first-child{text-align:left}.met{color:#1a7f37}.missed{color:#c62828}svg{display:block;margin:1rem 0}
+code{background:#f4f4f4;padding:0 .2rem}
+</style>`;
+
 /** What every report's page head shows of a run. */
 export interface RunIdentity {
   command: string;
@@ -92,12 +109,7 @@ export interface RunIdentity {
 export function pageHead(title: string, r: RunIdentity): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)} ${esc(r.startedAt)}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
-td:first-child,th:first-child{text-align:left}.met{color:#1a7f37}.missed{color:#c62828}svg{display:block;margin:1rem 0}
-code{background:#f4f4f4;padding:0 .2rem}
-</style></head><body>
+${STYLE}</head><body>
 <h1>${esc(title)}</h1>
 <p><code>${esc(r.command)}</code> — ${esc(r.startedAt)} to ${esc(r.finishedAt)}; code ${esc(r.build.commit)}${r.build.dirty ? ' + uncommitted changes' : ''}, built ${esc(r.build.builtAt)}</p>`;
 }
@@ -110,22 +122,26 @@ ${goals.map((g) => `<tr><td>${esc(g.name)}</td><td>${esc(g.target)}</td><td>${n(
 </tbody></table>`;
 }
 
+/** Where the replicas' CPU went (`--cpu-prof`), or nothing. */
+export function profileHtml(profile: ProfileSummary | undefined): string {
+  return profile
+    ? `<h2>Replica CPU profile (self time, idle excluded)</h2>
+${table(
+  ['package', '%'],
+  profile.byPackage.map((e) => [e.name, n(e.percent, 1)]),
+)}
+${table(
+  ['function', '%'],
+  profile.byFunction.map((e) => [e.name, n(e.percent, 1)]),
+)}`
+    : '';
+}
+
 /** The self-contained HTML report (inline CSS and SVG only). */
 export function renderHtmlReport(r: AuthBenchResult): string {
   const m = r.machine;
   const rv = r.revoke.summary;
-  const profile = r.profile
-    ? `<h2>Replica CPU profile (self time, idle excluded)</h2>
-${table(
-  ['package', '%'],
-  r.profile.byPackage.map((e) => [e.name, n(e.percent, 1)]),
-)}
-${table(
-  ['function', '%'],
-  r.profile.byFunction.map((e) => [e.name, n(e.percent, 1)]),
-)}`
-    : '';
-  return `${pageHead(`Concord auth benchmark`, r)}
+  return `${pageHead('Concord auth benchmark', r)}
 <p>${esc(`${m.nproc} CPUs (${m.cpuModel}), ${m.ramGiB} GiB RAM, Linux ${m.kernel}; node ${m.node}, nginx ${m.nginx}, PostgreSQL ${m.postgres}, Redis ${m.redis}, wrk ${m.wrk}; load average at start ${m.loadAverage1m.toFixed(2)}`)}</p>
 <p>${esc(`wrk -t${r.settings.wrk.threads} -c${r.settings.wrk.connections} -d${r.settings.wrk.durationSeconds}s over TLS (HTTP/1.1 keep-alive) through nginx; ${r.settings.rounds} alternating rounds after a ${r.settings.wrk.warmupSeconds}s warm-up each; ${r.settings.replicas} auth replicas vs ${r.settings.replicas} bare express processes, each behind its own identically rendered nginx.`)}</p>
 ${goalsTable(r.goals)}
@@ -141,7 +157,7 @@ ${histogramChart('Logout (revoke) latency', histogram(r.revoke.samplesMs, 40), '
   { label: 'p50', value: rv.p50, color: '#333' },
   { label: 'p99', value: rv.p99, color: OURS },
 ])}
-${profile}
+${profileHtml(r.profile)}
 </body></html>
 `;
 }

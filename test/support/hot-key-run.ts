@@ -6,6 +6,10 @@ export interface WriteRecord {
   requestId: string;
   status: number;
   etag?: string;
+  /** The key's path the write went to. */
+  path: string;
+  /** From the start of the read this write was based on to the write's answer (ms). */
+  cycleMs: number;
 }
 
 /** What a hot-key run saw. */
@@ -25,16 +29,18 @@ export interface HotKeyOptions {
   /** One client per concurrent writer (e.g. from distinct loopback addresses, through nginx). */
   clients: ConcordClient[];
   token: string;
-  /** `/api/v1/settings/bench/<key>`. */
-  path: string;
+  /** `/api/v1/settings/bench/<key>`, or a chooser called for each increment (retries keep its key). */
+  path: string | (() => string);
   /** Increments each client completes (200s). */
   increments: number;
+  /** Checked before each read: true ends every writer early (a benchmark's time bound). */
+  stop?: () => boolean;
   /** Called after every granted write (e.g. to kill a replica mid-run). */
   onGranted?: (total: number) => void;
 }
 
 /**
- * Read-modify-write increments of one integer setting: GET, then PUT value + 1 with `If-Match`,
+ * Read-modify-write increments of one integer setting (or of keys `path` chooses): GET, then PUT value + 1 with `If-Match`,
  * again from the read on 412 and after a lost answer (502/504), until each client has its
  * `increments` 200s. Every write's request id and status is recorded, so a test can hold the final
  * value against the 200s plus the lost writes that did commit.
@@ -42,15 +48,18 @@ export interface HotKeyOptions {
 export async function runHotKey(options: HotKeyOptions): Promise<HotKeyOutcome> {
   const outcome: HotKeyOutcome = { granted: [], lost: [], conflicts: 0, unexpected: [] };
   async function writer(client: ConcordClient): Promise<void> {
+    const choose = typeof options.path === 'string' ? () => options.path as string : options.path;
     let done = 0;
-    while (done < options.increments && outcome.unexpected.length === 0) {
-      const read = await client.request<{ value: number }>('GET', options.path, { token: options.token });
+    let path = choose();
+    while (done < options.increments && outcome.unexpected.length === 0 && !options.stop?.()) {
+      const started = performance.now();
+      const read = await client.request<{ value: number }>('GET', path, { token: options.token });
       if (read.status === 502 || read.status === 504) continue; // nginx retries GETs; a last one may still fail
       if (read.status !== 200) {
         outcome.unexpected.push({ status: read.status, body: read.body });
         return;
       }
-      const write = await client.request('PUT', options.path, {
+      const write = await client.request('PUT', path, {
         token: options.token,
         headers: { 'if-match': String(read.headers.etag) },
         body: { value: read.body.value + 1 },
@@ -59,10 +68,13 @@ export async function runHotKey(options: HotKeyOptions): Promise<HotKeyOutcome> 
         requestId: String(write.headers['x-request-id']),
         status: write.status,
         etag: write.headers.etag === undefined ? undefined : String(write.headers.etag),
+        path,
+        cycleMs: performance.now() - started,
       };
       if (write.status === 200) {
         outcome.granted.push(record);
         done++;
+        path = choose();
         options.onGranted?.(outcome.granted.length);
       } else if (write.status === 412) {
         outcome.conflicts++;

@@ -49,8 +49,9 @@ const OUTBOX_CTE = `event AS (
  *   two writers holding the same ETag exactly one matches; the other's statement matches nothing.
  * - Every change takes a new revision from the one global sequence: an ETag is never handed out
  *   twice, tombstones included (no ABA).
+ * Exported for the settings benchmark, whose pgbench baseline runs this very text (test/load/pgbench.ts).
  */
-function casSql(events: SettingsEvents): string {
+export function casSql(events: SettingsEvents): string {
   const records = events === 'outbox' ? [HISTORY_CTE, OUTBOX_CTE] : [HISTORY_CTE];
   return `
 WITH old AS (
@@ -113,7 +114,11 @@ function casParams(change: SettingChange, events: SettingsEvents): unknown[] {
  */
 async function applyChange(db: Queryable, sql: CasStatement, change: SettingChange): Promise<ChangeOutcome> {
   for (let attempt = 1; ; attempt++) {
-    const result = await db.query(sql.text, casParams(change, sql.events));
+    const result = await db.query({
+      name: `settings-cas-${sql.events}`,
+      text: sql.text,
+      values: casParams(change, sql.events),
+    });
     const row = result.rows[0] as Record<string, unknown> | undefined;
     if (row) return { applied: true, row: toStoredSetting(row) };
     const current = await readSetting(db, change.namespace, change.key);

@@ -1,9 +1,14 @@
 import type { QueryResult } from 'pg';
 import type { StoredSetting } from '../domain/settings.ports';
 
-/** A pool or a client inside a transaction. */
+/**
+ * A pool or a client inside a transaction. A query with a `name` is prepared once per connection
+ * and then only bound and executed: the hot statements (one key's read, the CAS) skip Postgres's
+ * parse and plan on every call after the first.
+ */
 export interface Queryable {
   query(text: string, params?: unknown[]): Promise<QueryResult>;
+  query(config: { name: string; text: string; values: unknown[] }): Promise<QueryResult>;
 }
 
 const COLUMNS = 'namespace, key, value, revision::text AS revision, updated_at, updated_by';
@@ -26,10 +31,11 @@ export async function readSetting(
   namespace: string,
   key: string,
 ): Promise<StoredSetting | undefined> {
-  const result = await db.query(`SELECT ${COLUMNS} FROM settings WHERE namespace = $1 AND key = $2`, [
-    namespace,
-    key,
-  ]);
+  const result = await db.query({
+    name: 'settings-read-one',
+    text: `SELECT ${COLUMNS} FROM settings WHERE namespace = $1 AND key = $2`,
+    values: [namespace, key],
+  });
   const row = result.rows[0] as Record<string, unknown> | undefined;
   return row ? toStoredSetting(row) : undefined;
 }

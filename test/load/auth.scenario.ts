@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PASSWORD } from '../../services/auth-service/test/support/auth-harness';
@@ -10,7 +10,8 @@ import { startBaselineGateway, type BaselineGateway } from './baseline-gateway';
 import type { BenchContext } from './bench-context';
 import { startBenchStack } from './bench-stack';
 import { describeBuild } from './build-info';
-import { renderAuthSection, sectionMarkers, upsertSection } from './benchmarks-doc';
+import { renderAuthSection } from './benchmarks-doc';
+import { publishBenchResult } from './bench-publish';
 import { summarizeCpuProfiles } from './cpu-profile';
 import { describeMachine, type MachineInfo } from './machine';
 import { renderHtmlReport } from './report-html';
@@ -174,31 +175,21 @@ export async function authScenario(ctx: BenchContext): Promise<number> {
     profile: profileDir ? await summarizeCpuProfiles(profileDir) : undefined,
   };
 
-  const json = path.join(outDir, `auth-${stamp}.json`);
-  const html = path.join(outDir, `auth-${stamp}.html`);
-  writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(html, renderHtmlReport(result));
-  ctx.progress(`results: ${json}`);
-  ctx.progress(`report:  ${html}`);
-  if (o.skipDocs || o.cpuProf) {
-    ctx.progress('docs/benchmarks.md left unchanged (--skip-docs or --cpu-prof)');
-  } else {
-    const rel = (p: string) => path.relative(ctx.root, p);
-    upsertSection(
-      path.join(ctx.root, 'docs/benchmarks.md'),
-      sectionMarkers('auth'),
-      renderAuthSection(result, { json: rel(json), html: rel(html) }),
-    );
-    ctx.progress('docs/benchmarks.md updated');
-  }
-  for (const g of goals)
-    ctx.progress(
-      `goal ${g.met ? 'MET   ' : 'MISSED'} ${g.name}: ${g.value.toFixed(3)} (target ${g.target})${g.inconclusive ? ` INCONCLUSIVE: ${g.inconclusive}` : ''}`,
-    );
+  const code = publishBenchResult(ctx, {
+    name: 'auth',
+    stamp,
+    outDir,
+    result,
+    goals,
+    html: renderHtmlReport,
+    section: renderAuthSection,
+    keepDocs: o.skipDocs ? '--skip-docs' : o.cpuProf ? '--cpu-prof' : undefined,
+    checkGoals: o.checkGoals,
+  });
   if (result.profile) {
     ctx.progress(
       `replica CPU by package: ${result.profile.byPackage.map((e) => `${e.name} ${e.percent}%`).join(', ')}`,
     );
   }
-  return o.checkGoals && goals.some((g) => !g.met || g.inconclusive) ? 2 : 0;
+  return code;
 }

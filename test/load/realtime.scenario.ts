@@ -1,16 +1,16 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConcordClient } from '@concord/client';
 import { PASSWORD } from '../../services/auth-service/test/support/auth-harness';
 import type { BenchContext } from './bench-context';
 import { startBenchStack, type BenchStack } from './bench-stack';
-import { upsertSection } from './benchmarks-doc';
+import { publishBenchResult } from './bench-publish';
 import { describeBuild } from './build-info';
 import { commGroup, cpuSince, pidGroup, snapshotCpu } from './cpu-usage';
 import { describeMachine } from './machine';
 import { startClientWorkers, type ClientWorkers } from './realtime-clients';
-import { renderRealtimeSection, REALTIME_SECTION } from './realtime-doc';
+import { renderRealtimeSection } from './realtime-doc';
 import { measureBroadcasts, measureFanout, measurePerUser, type Publish } from './realtime-measure';
 import { startRealtimeNodes, stopRealtimeNodes } from './realtime-nodes';
 import { measurePresence, measureRevokeCut } from './realtime-probes';
@@ -356,29 +356,19 @@ export async function realtimeScenario(ctx: BenchContext): Promise<number> {
     phases,
     goals,
   };
-  const json = path.join(outDir, `realtime-${stamp}.json`);
-  const html = path.join(outDir, `realtime-${stamp}.html`);
   // Latencies to the microsecond: the sub-microsecond digits are clock noise and would double the file.
   const micro = (_key: string, v: unknown) =>
     typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v;
-  writeFileSync(json, `${JSON.stringify(result, micro, 2)}\n`);
-  writeFileSync(html, renderRealtimeHtml(result));
-  ctx.progress(`results: ${json}`);
-  ctx.progress(`report:  ${html}`);
-  if (o.skipDocs) {
-    ctx.progress('docs/benchmarks.md left unchanged (--skip-docs)');
-  } else {
-    const rel = (p: string) => path.relative(ctx.root, p);
-    upsertSection(
-      path.join(ctx.root, 'docs/benchmarks.md'),
-      REALTIME_SECTION,
-      renderRealtimeSection(result, { json: rel(json), html: rel(html) }),
-    );
-    ctx.progress('docs/benchmarks.md updated');
-  }
-  for (const g of goals)
-    ctx.progress(
-      `goal ${g.met ? 'MET   ' : 'MISSED'} ${g.name}: ${g.value.toFixed(3)} (target ${g.target})${g.inconclusive ? ` INCONCLUSIVE: ${g.inconclusive}` : ''}`,
-    );
-  return o.checkGoals && goals.some((g) => !g.met || g.inconclusive) ? 2 : 0;
+  return publishBenchResult(ctx, {
+    name: 'realtime',
+    stamp,
+    outDir,
+    result,
+    goals,
+    html: renderRealtimeHtml,
+    section: renderRealtimeSection,
+    keepDocs: o.skipDocs ? '--skip-docs' : undefined,
+    replacer: micro,
+    checkGoals: o.checkGoals,
+  });
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConcordClient } from '@concord/client';
@@ -10,7 +10,7 @@ import { FOREIGN_CPU_WARNING, measureThroughput } from './auth-throughput';
 import { startBaselineGateway } from './baseline-gateway';
 import type { BenchContext } from './bench-context';
 import { startBenchStack, type BenchStack } from './bench-stack';
-import { sectionMarkers, upsertSection } from './benchmarks-doc';
+import { publishBenchResult } from './bench-publish';
 import { renderSettingsSection } from './settings-doc';
 import { describeBuild } from './build-info';
 import { summarizeCpuProfiles } from './cpu-profile';
@@ -416,31 +416,27 @@ export async function settingsScenario(ctx: BenchContext): Promise<number> {
     goals,
     profile: profileDir ? await summarizeCpuProfiles(profileDir) : undefined,
   };
-  const json = path.join(outDir, `settings-${stamp}.json`);
-  const html = path.join(outDir, `settings-${stamp}.html`);
-  writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(html, renderSettingsHtmlReport(result));
-  ctx.progress(`results: ${json}`);
-  ctx.progress(`report:  ${html}`);
-  if (o.skipDocs || o.cpuProf || Object.keys(o.replicaEnv).length > 0) {
-    ctx.progress('docs/benchmarks.md left unchanged (--skip-docs, --cpu-prof or --replica-env)');
-  } else {
-    const rel = (p: string) => path.relative(ctx.root, p);
-    upsertSection(
-      path.join(ctx.root, 'docs/benchmarks.md'),
-      sectionMarkers('settings'),
-      renderSettingsSection(result, { json: rel(json), html: rel(html) }),
-    );
-    ctx.progress('docs/benchmarks.md updated');
-  }
-  for (const g of goals)
-    ctx.progress(
-      `goal ${g.met ? 'MET   ' : 'MISSED'} ${g.name}: ${g.value.toFixed(3)} (target ${g.target})${g.inconclusive ? ` INCONCLUSIVE: ${g.inconclusive}` : ''}`,
-    );
+  const code = publishBenchResult(ctx, {
+    name: 'settings',
+    stamp,
+    outDir,
+    result,
+    goals,
+    html: renderSettingsHtmlReport,
+    section: renderSettingsSection,
+    keepDocs: o.skipDocs
+      ? '--skip-docs'
+      : o.cpuProf
+        ? '--cpu-prof'
+        : Object.keys(o.replicaEnv).length > 0
+          ? '--replica-env'
+          : undefined,
+    checkGoals: o.checkGoals,
+  });
   if (result.profile) {
     ctx.progress(
       `replica CPU by package: ${result.profile.byPackage.map((e) => `${e.name} ${e.percent}%`).join(', ')}`,
     );
   }
-  return o.checkGoals && goals.some((g) => !g.met || g.inconclusive) ? 2 : 0;
+  return code;
 }

@@ -17,10 +17,13 @@ const RECOVERY_BOUND_MS = 20_000;
 
 let redis: PrivateRedis;
 let cluster: RealtimeCluster;
+/** A user whose token tells when auth-service serves again after a restart. */
+let probe: Awaited<ReturnType<RealtimeCluster['user']>>;
 
 beforeAll(async () => {
   redis = await startPrivateRedis();
   cluster = await startRealtimeCluster({ nodes: 2, authEnv: { REDIS_URL: redis.url } });
+  probe = await cluster.user();
 });
 afterAll(async () => {
   await cluster?.cleanup();
@@ -31,6 +34,22 @@ async function restartRedis(duringOutage: () => Promise<void> = async () => unde
   await redis.kill();
   await duringOutage();
   await redis.start();
+  // The next test starts once every auth replica serves authenticated requests again (re-seeded
+  // under the new epoch), so its setup never meets the recovery window this test caused.
+  await eventually(
+    async () =>
+      (
+        await Promise.all(
+          cluster.auth.urls.map((u) =>
+            fetch(`${u}/api/v1/auth/me`, { headers: { authorization: `Bearer ${probe.token}` } }).then(
+              (r) => r.status,
+            ),
+          ),
+        )
+      ).every((status) => status === 200),
+    RECOVERY_BOUND_MS,
+    'auth-service did not serve again after the restart',
+  );
 }
 
 /**

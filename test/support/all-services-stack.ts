@@ -1,13 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import {
-  credentialEndpointNames,
-  ensureTlsMaterial,
-  renderNginxConfig,
-  startNginx,
-} from '../../proxy/gateway';
 import { runCleanup } from '../../services/auth-service/test/support/auth-harness';
 import { readConfig as readRealtimeConfig } from '../../services/realtime-service/src/config';
 import { startRealtimeService } from '../../services/realtime-service/src/main';
@@ -15,7 +9,7 @@ import { readConfig as readSettingsConfig } from '../../services/settings-servic
 import { startSettingsService } from '../../services/settings-service/src/main';
 import type { RunningService } from '@concord/common';
 import { startE2eStack, type E2eStack } from './e2e-stack';
-import { freePort } from './processes';
+import { startPrivateGateway } from './private-gateway';
 
 /** A private gateway in front of every service (auth, settings, realtime), e.g. for `npm run load` in tests. */
 export interface AllServicesStack {
@@ -108,34 +102,20 @@ export async function startAllServicesStack(options: AllServicesOptions = {}): P
       realtime.push(await startRealtimeService(readRealtimeConfig(config), { logDestination: discard() }));
     }
 
-    const tls = await ensureTlsMaterial(path.join(dir, 'tls'));
-    const httpsPort = await freePort();
-    const runDir = path.join(dir, 'nginx');
-    const config = renderNginxConfig({
-      runDir,
-      httpsListen: { host: '127.0.0.1', port: httpsPort },
-      httpListen: { host: '127.0.0.1', port: await freePort() },
-      tlsCert: tls.cert,
-      tlsKey: tls.key,
-      proxyBind: '127.0.0.2',
-      upstreams: {
-        auth: auth.replicas.map((r) => `127.0.0.1:${r.port}`),
-        settings: settings.map((r) => `127.0.0.1:${r.port}`),
-        realtime: realtime.map((r) => `127.0.0.1:${r.port}`),
+    const gateway = await startPrivateGateway({
+      dir,
+      ports: {
+        auth: auth.replicas.map((r) => r.port),
+        settings: settings.map((r) => r.port),
+        realtime: realtime.map((r) => r.port),
       },
-      exposeReplicaHeader: true,
-      credentialLimits: Object.fromEntries(
-        credentialEndpointNames().map((name) => [
-          name,
-          options.credentialLimit ?? { rate: '1000r/s', burst: 1000 },
-        ]),
-      ),
+      credentialLimit: options.credentialLimit,
     });
-    nginx = await startNginx({ runDir, config });
+    nginx = gateway;
     return {
-      gatewayUrl: `https://localhost:${httpsPort}`,
-      caFile: tls.caCert,
-      ca: readFileSync(tls.caCert, 'utf8'),
+      gatewayUrl: gateway.url,
+      caFile: gateway.caFile,
+      ca: gateway.caCert.toString('utf8'),
       auth,
       settings,
       realtime,

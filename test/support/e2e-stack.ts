@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConcordClient } from '@concord/client';
@@ -10,12 +10,7 @@ import {
   testServiceEnv,
   writeKeyFile,
 } from '../../services/auth-service/test/support/auth-harness';
-import {
-  credentialEndpointNames,
-  ensureTlsMaterial,
-  renderNginxConfig,
-  startNginx,
-} from '../../proxy/gateway';
+import { startPrivateGateway } from './private-gateway';
 import { freePort, spawnManaged, waitFor, type ManagedProcess } from './processes';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -171,36 +166,20 @@ export async function startE2eStack(options: E2eOptions = {}): Promise<E2eStack>
     }
     for (const r of [...settings, ...realtime]) await waitReady(r);
     let gatewayUrl = '';
-    let caCert = Buffer.alloc(0);
+    let caCert: Buffer = Buffer.alloc(0);
     let caFile = '';
     if (options.gateway ?? true) {
-      const tls = await ensureTlsMaterial(path.join(dir, 'tls'));
-      caCert = readFileSync(tls.caCert);
-      caFile = tls.caCert;
-      const httpsPort = await freePort();
-      const runDir = path.join(dir, 'nginx');
-      const config = renderNginxConfig({
-        runDir,
-        httpsListen: { host: '127.0.0.1', port: httpsPort },
-        httpListen: { host: '127.0.0.1', port: await freePort() },
-        tlsCert: tls.cert,
-        tlsKey: tls.key,
-        proxyBind: '127.0.0.2',
-        upstreams: {
-          auth: replicas.map((r) => `127.0.0.1:${r.port}`),
-          settings: settings.map((r) => `127.0.0.1:${r.port}`),
-          realtime: realtime.map((r) => `127.0.0.1:${r.port}`),
+      const gateway = await startPrivateGateway({
+        dir,
+        ports: {
+          auth: replicas.map((r) => r.port),
+          settings: settings.map((r) => r.port),
+          realtime: realtime.map((r) => r.port),
         },
-        exposeReplicaHeader: true,
-        credentialLimits: Object.fromEntries(
-          credentialEndpointNames().map((name) => [
-            name,
-            options.credentialLimit ?? { rate: '1000r/s', burst: 1000 },
-          ]),
-        ),
+        credentialLimit: options.credentialLimit,
       });
-      nginx = await startNginx({ runDir, config });
-      gatewayUrl = `https://localhost:${httpsPort}`;
+      nginx = gateway;
+      ({ url: gatewayUrl, caCert, caFile } = gateway);
     }
     return {
       gatewayUrl,

@@ -1,5 +1,3 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { PASSWORD } from '../../services/auth-service/test/support/auth-harness';
 import type { AuthBenchResult, Goal, RevokeResult, ThroughputPass } from './auth.results';
@@ -9,9 +7,8 @@ import { FOREIGN_CPU_WARNING, measureThroughput } from './auth-throughput';
 import { startBaselineGateway, type BaselineGateway } from './baseline-gateway';
 import type { BenchContext } from './bench-context';
 import { startBenchStack } from './bench-stack';
-import { describeBuild } from './build-info';
 import { renderAuthSection } from './benchmarks-doc';
-import { publishBenchResult } from './bench-publish';
+import { beginBenchRun, publishBenchResult } from './bench-publish';
 import { summarizeCpuProfiles } from './cpu-profile';
 import { describeMachine, type MachineInfo } from './machine';
 import { renderHtmlReport } from './report-html';
@@ -97,19 +94,9 @@ async function runPass(
  */
 export async function authScenario(ctx: BenchContext): Promise<number> {
   const o = parseAuthOptions(ctx.args);
-  const loadAtStart = os.loadavg()[0] ?? 0;
-  const build = describeBuild(ctx.root);
-  ctx.progress(
-    `code under test: ${build.commit}${build.dirty ? ' + uncommitted changes' : ''}, built ${build.builtAt}`,
-  );
-  const startedAt = new Date();
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const outDir = path.join(ctx.root, '.run/bench');
-  mkdirSync(outDir, { recursive: true });
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'concord-bench-'));
-  ctx.defer('temporary files', async () => rmSync(tmp, { recursive: true, force: true }));
-  const profileDir = o.cpuProf ? path.join(outDir, `auth-${stamp}-cpuprof`) : undefined;
-  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const { loadAtStart, build, startedAt, stamp, outDir, tmp, profileDir } = beginBenchRun(ctx, 'auth', {
+    cpuProf: o.cpuProf,
+  });
 
   ctx.progress(`starting ${o.replicas} bare express processes behind their own nginx (baseline)`);
   const baseline = await startBaselineGateway(o.replicas);

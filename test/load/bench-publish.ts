@@ -1,8 +1,53 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Goal } from './auth.results';
 import type { BenchContext } from './bench-context';
 import { sectionMarkers, upsertSection } from './benchmarks-doc';
+import { describeBuild, type BuildInfo } from './build-info';
+
+/** What every scenario records about its start, and where its outputs go. */
+export interface BenchRun {
+  loadAtStart: number;
+  build: BuildInfo;
+  startedAt: Date;
+  /** `startedAt` as a file-name part. */
+  stamp: string;
+  /** `<root>/.run/bench`. */
+  outDir: string;
+  /** A private temporary directory, removed at the end. */
+  tmp: string;
+  /** `<outDir>/<name>-<stamp>-cpuprof` (when asked for). */
+  profileDir?: string;
+}
+
+/**
+ * The start of scenario `name`: load average and build of the code under test (printed), the
+ * output directory, a temporary directory and, on request, a CPU-profile directory.
+ */
+export function beginBenchRun(
+  ctx: BenchContext,
+  name: string,
+  options: { cpuProf?: boolean } = {},
+): BenchRun {
+  const loadAtStart = os.loadavg()[0] ?? 0;
+  const build = describeBuild(ctx.root);
+  ctx.progress(
+    `code under test: ${build.commit}${build.dirty ? ' + uncommitted changes' : ''}, built ${build.builtAt}; load average ${loadAtStart.toFixed(2)}`,
+  );
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const outDir = path.join(ctx.root, '.run/bench');
+  mkdirSync(outDir, { recursive: true });
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'concord-bench-'));
+  ctx.defer('temporary files', async () => rmSync(tmp, { recursive: true, force: true }));
+  const run: BenchRun = { loadAtStart, build, startedAt, stamp, outDir, tmp };
+  if (options.cpuProf) {
+    run.profileDir = path.join(outDir, `${name}-${stamp}-cpuprof`);
+    mkdirSync(run.profileDir, { recursive: true });
+  }
+  return run;
+}
 
 /** How one scenario's finished result is written out. */
 export interface PublishOptions<R> {

@@ -1,12 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { ConcordClient } from '@concord/client';
 import { PASSWORD } from '../../services/auth-service/test/support/auth-harness';
 import type { BenchContext } from './bench-context';
 import { startBenchStack, type BenchStack } from './bench-stack';
-import { publishBenchResult } from './bench-publish';
-import { describeBuild } from './build-info';
+import { beginBenchRun, publishBenchResult } from './bench-publish';
 import { commGroup, cpuSince, pidGroup, snapshotCpu } from './cpu-usage';
 import { describeMachine } from './machine';
 import { startClientWorkers, type ClientWorkers } from './realtime-clients';
@@ -278,15 +274,7 @@ export function realtimePhases(sharded: boolean): PhaseSpec[] {
  */
 export async function realtimeScenario(ctx: BenchContext): Promise<number> {
   const o = parseRealtimeOptions(ctx.args);
-  const loadAtStart = os.loadavg()[0] ?? 0;
-  const build = describeBuild(ctx.root);
-  ctx.progress(
-    `code under test: ${build.commit}${build.dirty ? ' + uncommitted changes' : ''}, built ${build.builtAt}`,
-  );
-  const startedAt = new Date();
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const outDir = path.join(ctx.root, '.run/bench');
-  mkdirSync(outDir, { recursive: true });
+  const { loadAtStart, build, startedAt, stamp, outDir } = beginBenchRun(ctx, 'realtime');
 
   ctx.progress('starting auth-service (1 replica), private database and Redis prefix');
   const bench = await startBenchStack({

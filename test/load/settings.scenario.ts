@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConcordClient } from '@concord/client';
@@ -10,9 +10,8 @@ import { FOREIGN_CPU_WARNING, measureThroughput } from './auth-throughput';
 import { startBaselineGateway } from './baseline-gateway';
 import type { BenchContext } from './bench-context';
 import { startBenchStack, type BenchStack } from './bench-stack';
-import { publishBenchResult } from './bench-publish';
+import { beginBenchRun, publishBenchResult } from './bench-publish';
 import { renderSettingsSection } from './settings-doc';
-import { describeBuild } from './build-info';
 import { summarizeCpuProfiles } from './cpu-profile';
 import { countLostUpdates } from './lost-updates';
 import { describeMachine } from './machine';
@@ -322,19 +321,9 @@ function goalsOf(r: Pick<SettingsBenchResult, 'cas' | 'hotKey' | 'get'>): Goal[]
  */
 export async function settingsScenario(ctx: BenchContext): Promise<number> {
   const o = parseSettingsOptions(ctx.args);
-  const loadAtStart = os.loadavg()[0] ?? 0;
-  const build = describeBuild(ctx.root);
-  ctx.progress(
-    `code under test: ${build.commit}${build.dirty ? ' + uncommitted changes' : ''}, built ${build.builtAt}; load average ${loadAtStart.toFixed(2)}`,
-  );
-  const startedAt = new Date();
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const outDir = path.join(ctx.root, '.run/bench');
-  mkdirSync(outDir, { recursive: true });
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'concord-bench-'));
-  ctx.defer('temporary files', async () => rmSync(tmp, { recursive: true, force: true }));
-  const profileDir = o.cpuProf ? path.join(outDir, `settings-${stamp}-cpuprof`) : undefined;
-  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const { loadAtStart, build, startedAt, stamp, outDir, tmp, profileDir } = beginBenchRun(ctx, 'settings', {
+    cpuProf: o.cpuProf,
+  });
 
   ctx.progress(
     `starting 1 auth replica, ${o.settingsReplicas} settings replicas (LOG_LEVEL=${o.logLevel}), private database, Redis prefix and nginx`,

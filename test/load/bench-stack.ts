@@ -75,6 +75,10 @@ export async function startBenchStack(options: {
       LOG_LEVEL: options.logLevel,
       // The production default: a missing acknowledgement would then show as a 10 s revoke.
       REVOCATION_LEASE_MS: '10000',
+      // The per-user API limit stays on (a Redis call per request), raised as an operator raises it
+      // for a load test: one user drives every client of a benchmark.
+      RATE_LIMIT_MAX_REQUESTS: '10000',
+      RATE_LIMIT_TIME_UNIT: 'second',
       ...options.env,
     },
   });

@@ -333,10 +333,6 @@ export async function settingsScenario(ctx: BenchContext): Promise<number> {
     settingsReplicas: o.settingsReplicas,
     logLevel: o.logLevel,
     env: {
-      // The per-user API limit stays on (a Redis call per request), raised as an operator raises
-      // it for a load test: one user drives every client here.
-      RATE_LIMIT_MAX_REQUESTS: '10000',
-      RATE_LIMIT_TIME_UNIT: 'second',
       ...o.replicaEnv,
       ...(profileDir
         ? {

@@ -28,14 +28,25 @@ export const AUTH_USAGE = `npm run bench -- auth [--duration 10] [--warmup 5] [-
   [--connections 32] [--replicas 2] [--log-levels warn,info] [--revokes 200]
   [--cpu-prof] [--skip-docs] [--check-goals]`;
 
-/** `value` as an integer in 1..max (`fallback` when absent); a {@link UsageError} otherwise. */
-export function positiveInt(name: string, value: string | undefined, fallback: number, max: number): number {
+/** `value` as an integer in min..max (`fallback` when absent); a {@link UsageError} otherwise. */
+export function intInRange(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   // Upper bounds keep a typo from turning into an hour-long run.
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new UsageError(`--${name} must be an integer in 1..${max}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be an integer in ${min}..${max}`);
   return n;
+}
+
+/** `value` as an integer in 1..max (`fallback` when absent); a {@link UsageError} otherwise. */
+export function positiveInt(name: string, value: string | undefined, fallback: number, max: number): number {
+  return intInRange(name, value, fallback, 1, max);
 }
 
 function parseOptions(args: string[]) {

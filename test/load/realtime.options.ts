@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { UsageError } from './bench-context';
+import { intInRange, parseOrUsage } from './auth.options';
 
 /** Options of the realtime scenario (`npm run bench -- realtime [options]`). */
 export interface RealtimeOptions {
@@ -31,19 +31,10 @@ export const REALTIME_USAGE = `npm run bench -- realtime [--sockets 10000] [--wo
 /** The open-file limit of one process is 20 000 here; a node or worker must stay below it. */
 export const MAX_SOCKETS = 18_000;
 
-function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`--${name} must be an integer in ${min}..${max}`);
-  return n;
-}
-
-/** Parses and bounds the scenario's arguments (a {@link UsageError} when they are wrong). */
+/** Parses and bounds the scenario's arguments (a UsageError when they are wrong). */
 export function parseRealtimeOptions(args: string[]): RealtimeOptions {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
+  const { values } = parseOrUsage(() =>
+    parseArgs({
       args,
       options: {
         sockets: { type: 'string' },
@@ -60,23 +51,20 @@ export function parseRealtimeOptions(args: string[]): RealtimeOptions {
         'skip-docs': { type: 'boolean' },
         'check-goals': { type: 'boolean' },
       },
-    }));
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-  const s = (k: string) => values[k] as string | undefined;
-  const sockets = int('sockets', s('sockets'), 10_000, 2, MAX_SOCKETS);
+    }),
+  );
+  const sockets = intInRange('sockets', values.sockets, 10_000, 2, MAX_SOCKETS);
   return {
     sockets,
-    workers: int('workers', s('workers'), 2, 1, 8),
-    concurrency: int('concurrency', s('concurrency'), 50, 1, 1_000),
-    broadcasts: int('broadcasts', s('broadcasts'), 8, 1, 100),
-    fanoutBurst: int('fanout-burst', s('fanout-burst'), 10, 1, 100),
-    userMessages: int('user-messages', s('user-messages'), 200, 1, 10_000),
-    userIntervalMs: int('user-interval', s('user-interval'), 25, 1, 10_000),
-    presenceCycles: int('presence-cycles', s('presence-cycles'), 50, 1, 1_000),
-    revokes: int('revokes', s('revokes'), 50, 1, 1_000),
-    settleMs: 1_000 * int('settle', s('settle'), 10, 3, 120),
+    workers: intInRange('workers', values.workers, 2, 1, 8),
+    concurrency: intInRange('concurrency', values.concurrency, 50, 1, 1_000),
+    broadcasts: intInRange('broadcasts', values.broadcasts, 8, 1, 100),
+    fanoutBurst: intInRange('fanout-burst', values['fanout-burst'], 10, 1, 100),
+    userMessages: intInRange('user-messages', values['user-messages'], 200, 1, 10_000),
+    userIntervalMs: intInRange('user-interval', values['user-interval'], 25, 1, 10_000),
+    presenceCycles: intInRange('presence-cycles', values['presence-cycles'], 50, 1, 1_000),
+    revokes: intInRange('revokes', values.revokes, 50, 1, 1_000),
+    settleMs: 1_000 * intInRange('settle', values.settle, 10, 3, 120),
     sharded: values['no-sharded'] !== true,
     skipDocs: values['skip-docs'] === true,
     checkGoals: values['check-goals'] === true,

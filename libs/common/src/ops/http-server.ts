@@ -18,11 +18,11 @@ export interface TlsFiles {
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /**
- * Creates (does not listen) an HTTP or HTTPS server with Concord's timeouts. Without `listener` the
- * caller adds its `'request'` handler later (the bootstrap hands the public server to a service's
- * wiring before its app exists, so Socket.IO can attach).
+ * Creates (does not listen) an HTTP or HTTPS server with Concord's timeouts and its one request
+ * handler: a component that attaches to the server later (Socket.IO) wraps that handler, so no
+ * request is ever answered twice.
  */
-export function createServer(listener?: RequestListener, tls?: TlsFiles): http.Server {
+export function createServer(listener: RequestListener, tls?: TlsFiles): http.Server {
   const server = tls
     ? https.createServer(
         {

@@ -16,7 +16,8 @@ module.exports = function jestProject(dir, name) {
   return {
     displayName: name,
     rootDir: dir,
-    testEnvironment: 'node',
+    testEnvironment: path.join(__dirname, 'jest.environment.js'),
+    setupFiles: [path.join(__dirname, 'jest.pg-pools.js')],
     testMatch: ['<rootDir>/**/*.test.ts'],
     testPathIgnorePatterns: ['/node_modules/', '/dist/'],
     transform: {

@@ -52,7 +52,12 @@ export async function createRedisClients(
       await subscriber.subscribe(channel);
     },
     async close() {
+      // QUIT lets queued commands finish; it fails on a connection that is down (a dead node being
+      // reconnected), and then only disconnect() stops the reconnect and slot-refresh timers that
+      // would otherwise keep the process alive. After a successful QUIT it is a no-op.
       await Promise.allSettled([commands.quit(), subscriber.quit()]);
+      commands.disconnect();
+      subscriber.disconnect();
     },
   };
 }

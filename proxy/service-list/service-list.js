@@ -8,8 +8,21 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { z } = require('zod');
 
-/** The repository root (this file is proxy/service-list/service-list.js). */
-const REPO_ROOT = path.resolve(__dirname, '../..');
+/**
+ * The repository root: the nearest directory above this file whose package.json declares the
+ * workspaces. Not simply `../..`: the benchmarks run a compiled copy of this file from
+ * `.run/bench-dist/proxy/service-list/`, whose `../..` holds compiled services but no package.json.
+ */
+const REPO_ROOT = findRepoRoot(__dirname);
+
+/** @param {string} from */
+function findRepoRoot(from) {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest) && 'workspaces' in JSON.parse(fs.readFileSync(manifest, 'utf8'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json with workspaces above ${from}`);
+  }
+}
 
 /**
  * Variables that the topology itself sets for every replica (ports, identity, data stores, trust, the

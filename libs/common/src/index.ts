@@ -21,6 +21,7 @@ export * from './http/problem-middleware';
 export * from './http/service-app';
 export * from './redis/redis-clients';
 export * from './redis/redis-connection';
+export * from './redis/leased-rate-limiter';
 export * from './redis/redis-rate-limiter';
 export * from './pg/pg-pool';
 export * from './pg/pg-transaction';

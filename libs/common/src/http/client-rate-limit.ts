@@ -3,7 +3,8 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Authenticator } from '../auth/authenticator';
 import { AppError } from '../errors/app-error';
 import { isDependencyOutage } from '../errors/problem';
-import { createRedisRateLimiter, type RateLimiter } from '../redis/redis-rate-limiter';
+import { createLeasedRateLimiter, type LeasedRateLimiter } from '../redis/leased-rate-limiter';
+import type { RateLimitDecision } from '../redis/redis-rate-limiter';
 
 /** The windows of `rate_limit_time_unit`. */
 export type RateLimitUnit = 'second' | 'minute' | 'hour' | 'day';
@@ -40,25 +41,27 @@ const UNIT_SECONDS: Readonly<Record<RateLimitUnit, number>> = {
 /**
  * The general per-client limit of authenticated API requests (DESIGN.md section 5,
  * `rate_limit_*`), keyed by the token's subject (docs/decisions/015-live-settings.md): a fixed window
- * per user in Redis, shared by every replica of the service. Counting and the verdict are one atomic
- * Redis step (createRedisRateLimiter: rate-limiter-flexible's INCR+TTL script), so parallel requests can never pass beyond
- * the limit. Requests without `req.auth` pass uncounted: per-address limits are nginx's and the
+ * per user in Redis, shared by every replica of the service. Each replica takes its hits from the
+ * shared window in leases (createLeasedRateLimiter, docs/decisions/024-leased-rate-limit.md): one
+ * atomic Redis step grants a lease, the hits in it are counted without a round trip, and the leases
+ * of a window never add up to more than the limit, so parallel requests can never pass beyond it.
+ * Requests without `req.auth` pass uncounted: per-address limits are nginx's and the
  * login budgets'. Place it after the authenticator. While Redis is down or refuses writes the
  * request passes uncounted (see the handler); any other failure is passed on.
  */
 export function clientRateLimit(options: ClientRateLimitOptions): RequestHandler {
   const excluded = new Set(options.excludePaths);
-  let current: { policy: RateLimitPolicy; limiter: RateLimiter } | undefined;
+  let current: { policy: RateLimitPolicy; limiter: LeasedRateLimiter } | undefined;
 
   /**
    * One limiter per policy. A new maximum keeps the keys, so what was counted in the current window
    * still counts; the unit is part of the key, so a window never outlives a unit change.
    */
-  function limiterFor(policy: RateLimitPolicy): RateLimiter {
+  function limiterFor(policy: RateLimitPolicy): LeasedRateLimiter {
     if (current?.policy.maxRequests === policy.maxRequests && current.policy.timeUnit === policy.timeUnit) {
       return current.limiter;
     }
-    const limiter = createRedisRateLimiter({
+    const limiter = createLeasedRateLimiter({
       redis: options.redis,
       keyPrefix: `${options.keyPrefix}${policy.timeUnit}`,
       points: policy.maxRequests,
@@ -75,35 +78,43 @@ export function clientRateLimit(options: ClientRateLimitOptions): RequestHandler
       return;
     }
     const policy = options.policy();
-    limiterFor(policy)
-      .consume(sub)
-      .then(
-        (decision) => {
-          if (decision.allowed) {
-            next();
-            return;
-          }
-          options.onRejected?.();
-          // The refusal is logged by the request observer (a 429 with its code, DESIGN.md section 8).
-          next(
-            new AppError('RATE_LIMITED', `At most ${policy.maxRequests} requests per ${policy.timeUnit}`, {
-              data: { retryAfterSeconds: decision.retryAfterSeconds },
-            }),
-          );
-        },
-        (err: unknown) => {
-          if (!isDependencyOutage(err)) {
-            next(err);
-            return;
-          }
-          // Redis down or refusing writes: the request goes on uncounted (as Kong's fault_tolerant
-          // and Envoy's failure_mode_deny=false default to). This limit is fairness, not security:
-          // authentication and revocation stay fail-closed on their own, and a 503 here would keep
-          // a logout or revoke from committing in Postgres (DESIGN.md: it answers 503 committed).
-          options.onUnavailable?.(err);
-          next();
-        },
+    const verdict = (decision: RateLimitDecision) => {
+      if (decision.allowed) {
+        next();
+        return;
+      }
+      options.onRejected?.();
+      // The refusal is logged by the request observer (a 429 with its code, DESIGN.md section 8).
+      next(
+        new AppError('RATE_LIMITED', `At most ${policy.maxRequests} requests per ${policy.timeUnit}`, {
+          data: { retryAfterSeconds: decision.retryAfterSeconds },
+        }),
       );
+    };
+    let decision: RateLimitDecision | Promise<RateLimitDecision>;
+    try {
+      decision = limiterFor(policy).consume(sub);
+    } catch (err) {
+      next(err);
+      return;
+    }
+    // Within a lease the decision is there at once: no promise, no microtask on the hot path.
+    if (!(decision instanceof Promise)) {
+      verdict(decision);
+      return;
+    }
+    decision.then(verdict, (err: unknown) => {
+      if (!isDependencyOutage(err)) {
+        next(err);
+        return;
+      }
+      // Redis down or refusing writes: the request goes on uncounted (as Kong's fault_tolerant
+      // and Envoy's failure_mode_deny=false default to). This limit is fairness, not security:
+      // authentication and revocation stay fail-closed on their own, and a 503 here would keep
+      // a logout or revoke from committing in Postgres (DESIGN.md: it answers 503 committed).
+      options.onUnavailable?.(err);
+      next();
+    });
   };
 }
 

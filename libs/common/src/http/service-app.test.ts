@@ -2,7 +2,8 @@ import { Router, type RequestHandler } from 'express';
 import request from 'supertest';
 import { createLogger } from '../logging/logger';
 import { methodNotAllowed, notFoundHandler, problemHandler } from './problem-middleware';
-import { createExpressApp, createRouter } from './service-app';
+import { AppError } from '../errors/app-error';
+import { createExpressApp, createRouter, series } from './service-app';
 
 const ok: RequestHandler = (req, res) => {
   res.json({ route: `${req.baseUrl}${String(req.route?.path)}`, query: req.query });
@@ -114,5 +115,61 @@ describe('createRouter and createExpressApp', () => {
 
     expect((await request(loose).post('/api/v1/auth/Login')).status).toBe(200);
     expect((await request(loose).post('/api/v1/auth/login/')).status).toBe(200);
+  });
+});
+
+describe('series', () => {
+  /** An app whose one front layer is `series(handlers)`, answering what the handlers recorded. */
+  function front(handlers: RequestHandler[]) {
+    const app = createExpressApp();
+    app.use(
+      series([
+        (req, _res, next) => {
+          req.id = 'test';
+          next();
+        },
+        ...handlers,
+      ]),
+    );
+    app.get('/x', (_req, res) => {
+      res.json({ seen: res.locals.seen ?? [] });
+    });
+    app.use(notFoundHandler);
+    app.use(problemHandler(createLogger({ level: 'silent', service: 'test', replicaId: 'test' })));
+    return app;
+  }
+  const record =
+    (name: string): RequestHandler =>
+    (_req, res, next) => {
+      res.locals.seen = [...((res.locals.seen as string[] | undefined) ?? []), name];
+      next();
+    };
+
+  it('runs every handler in order, then the routes', async () => {
+    const res = await request(front([record('a'), record('b')])).get('/x');
+
+    expect(res.body).toEqual({ seen: ['a', 'b'] });
+  });
+
+  it('treats next(null) as "go on", as Express does', async () => {
+    const res = await request(front([(_req, _res, next) => next(null), record('after')])).get('/x');
+
+    expect(res.body).toEqual({ seen: ['after'] });
+  });
+
+  it.each([
+    ['passed to next', ((_req, _res, next) => next(new AppError('FORBIDDEN'))) as RequestHandler],
+    [
+      'thrown',
+      (() => {
+        throw new AppError('FORBIDDEN');
+      }) as RequestHandler,
+    ],
+    ['a rejected promise', (async () => Promise.reject(new AppError('FORBIDDEN'))) as RequestHandler],
+  ])('when a handler fails (%s), skips the rest and answers the problem', async (_how, failing) => {
+    const res = await request(front([failing, record('never')])).get('/x');
+
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe(1001);
   });
 });

@@ -42,12 +42,21 @@ export function apiStartSettings(follower: SettingsFollower): ApiStartSettings {
   };
 }
 
-/** The live `rate_limit_*` pair, read on every call (so on every request). */
+/**
+ * The live `rate_limit_*` pair, read on every call (so on every request). The follower's values
+ * are validated already; the parse only narrows their type, so it runs once per change of either
+ * value (both are primitives) rather than on every request.
+ */
 export function apiRateLimitPolicy(follower: SettingsFollower): () => RateLimitPolicy {
-  return () => ({
-    maxRequests: count.parse(follower.value('rate_limit_max_requests')),
-    timeUnit: unit.parse(follower.value('rate_limit_time_unit')),
-  });
+  let memo: { max: unknown; unit: unknown; policy: RateLimitPolicy } | undefined;
+  return () => {
+    const max = follower.value('rate_limit_max_requests');
+    const timeUnit = follower.value('rate_limit_time_unit');
+    if (memo && memo.max === max && memo.unit === timeUnit) return memo.policy;
+    const policy = { maxRequests: count.parse(max), timeUnit: unit.parse(timeUnit) };
+    memo = { max, unit: timeUnit, policy };
+    return policy;
+  };
 }
 
 /** The live keys auth-service applies, read on every call (so for every token and password). */

@@ -26,20 +26,17 @@ export function createApp(deps: AppDeps): Express {
   const json = jsonBody(`${deps.bodyLimitBytes}b`);
   const jsonOrForm = jsonBody(`${deps.bodyLimitBytes}b`, { allowForm: true });
   return createServiceApp(deps.http, (app) => {
-    app.get('/.well-known/jwks.json', jwksHandler(deps.jwks));
-    app.use(
-      '/api/v1/auth',
-      authRoutes({
-        auth: deps.auth,
-        sessions: deps.sessions,
-        authenticator: deps.authenticator,
-        idleTimeoutSeconds: deps.idleTimeoutSeconds,
-        json,
-        jsonOrForm,
-      }),
-    );
+    authRoutes(app.router, {
+      auth: deps.auth,
+      sessions: deps.sessions,
+      authenticator: deps.authenticator,
+      idleTimeoutSeconds: deps.idleTimeoutSeconds,
+      json,
+      jsonOrForm,
+    });
     // Mounted at /api/v1 with full paths: under a mount at /api/v1/users, Express hands both
     // `/api/v1/users` and `/api/v1/users/` to the router as `/`, and strict routing could not tell them apart.
     app.use('/api/v1', userRoutes({ users: deps.users, authenticator: deps.authenticator, json }));
+    app.get('/.well-known/jwks.json', jwksHandler(deps.jwks));
   });
 }

@@ -88,14 +88,16 @@ export interface HttpFront {
 /**
  * A service's HTTP app: {@link createExpressApp}, then the request context (request id, client
  * IP through trusted proxies only, replica header), request observation (metrics, log line), the
- * front's middleware, `/healthz` and `/readyz`, the routes `mount` adds, a 404 problem for anything
+ * front's middleware, the routes `mount` adds, `/healthz` and `/readyz`, a 404 problem for anything
  * else and the one problem middleware. Never listens.
  */
 export function createServiceApp(front: HttpFront, mount: (app: Express) => void): Express {
   const app = createExpressApp();
   app.use(series([requestContext(front), observeRequests(front), ...front.middleware]));
-  addHealthRoutes(app, front.readiness);
+  // The service's routes before the probes: paths are exact, so neither can shadow the other, and
+  // the API's requests (most of them) skip two path matches.
   mount(app);
+  addHealthRoutes(app, front.readiness);
   app.use(notFoundHandler);
   app.use(problemHandler(front.logger));
   return app;

@@ -20,9 +20,10 @@ export function repoRoot(from = __dirname): string {
  * e2e-stack.ts starts `<its dir>/../../services/<service>/dist/main.js`, and the gateway renderer
  * reads the service list from `<its dir>/../../services/<each>/package.json`. Compiled into
  * .run/bench-dist those resolve inside .run/bench-dist, so we link them to the real files rather
- * than copy them (a copy would go stale after the next `npm run build`).
+ * than copy them (a copy would go stale after the next `npm run build`). Needed before anything
+ * renders a gateway (the baseline gateways too).
  */
-function linkServiceBuilds(): void {
+export function linkServiceBuilds(): void {
   const distRoot = path.resolve(__dirname, '../..');
   const root = repoRoot();
   if (distRoot === root) return; // running from sources: nothing to link

@@ -103,6 +103,7 @@ async function runPass(
     replicas: o.replicas,
     logLevel: level,
     env: profileEnv(shared.profileDir),
+    progress: ctx.progress,
   });
   const release = ctx.defer(`auth stack (${level})`, () => bench.stack.cleanup());
   try {
@@ -153,7 +154,7 @@ async function runCurvePoint(ctx: BenchContext, o: AuthOptions, replicas: number
   ctx.progress(
     `[revoke ${replicas} replicas] starting ${replicas} auth replicas (LOG_LEVEL=${level}) and nginx`,
   );
-  const bench = await startBenchStack({ replicas, logLevel: level });
+  const bench = await startBenchStack({ replicas, logLevel: level, progress: ctx.progress });
   const release = ctx.defer(`auth stack (${replicas} replicas)`, () => bench.stack.cleanup());
   try {
     await bench.stack.client().setup(USER, PASSWORD);

@@ -42,6 +42,35 @@ export function linkServiceBuilds(): void {
   }
 }
 
+/** Start-ups tried before an address-in-use failure is final. */
+const START_ATTEMPTS = 3;
+
+/**
+ * `start()`, again (up to {@link START_ATTEMPTS} times) when a process found its port taken: the
+ * stack picks free ports and frees them before the process binds, and with 8 replicas (24 ports)
+ * on a machine where other work opens connections, an ephemeral port is sometimes taken in between.
+ * The failed attempt has cleaned up after itself.
+ */
+async function startWithPortRetry<T>(
+  progress: ((line: string) => void) | undefined,
+  start: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (
+        attempt >= START_ATTEMPTS ||
+        !String(err instanceof Error ? err.message : err).includes('EADDRINUSE')
+      )
+        throw err;
+      progress?.(
+        `a port was taken while the stack started (attempt ${attempt}/${START_ATTEMPTS}); starting again`,
+      );
+    }
+  }
+}
+
 /** The e2e stack plus what the benchmark needs to see of it. */
 export interface BenchStack {
   stack: E2eStack;
@@ -66,23 +95,27 @@ export async function startBenchStack(options: {
   env?: Record<string, string>;
   /** Start the private nginx in front of the replicas (default true). */
   gateway?: boolean;
+  /** Where a retried start-up is reported. */
+  progress?(line: string): void;
 }): Promise<BenchStack> {
   linkServiceBuilds();
-  const stack = await startE2eStack({
-    authReplicas: options.replicas,
-    gateway: options.gateway,
-    settingsReplicas: options.settingsReplicas,
-    env: {
-      LOG_LEVEL: options.logLevel,
-      // The production default: a missing acknowledgement would then show as a 10 s revoke.
-      REVOCATION_LEASE_MS: '10000',
-      // The per-user API limit stays on (a Redis call per request), raised as an operator raises it
-      // for a load test: one user drives every client of a benchmark.
-      RATE_LIMIT_MAX_REQUESTS: '10000',
-      RATE_LIMIT_TIME_UNIT: 'second',
-      ...options.env,
-    },
-  });
+  const stack = await startWithPortRetry(options.progress, () =>
+    startE2eStack({
+      authReplicas: options.replicas,
+      gateway: options.gateway,
+      settingsReplicas: options.settingsReplicas,
+      env: {
+        LOG_LEVEL: options.logLevel,
+        // The production default: a missing acknowledgement would then show as a 10 s revoke.
+        REVOCATION_LEASE_MS: '10000',
+        // The per-user API limit stays on (a Redis call per request), raised as an operator raises it
+        // for a load test: one user drives every client of a benchmark.
+        RATE_LIMIT_MAX_REQUESTS: '10000',
+        RATE_LIMIT_TIME_UNIT: 'second',
+        ...options.env,
+      },
+    }),
+  );
   let bytes = 0;
   for (const r of [...stack.replicas, ...stack.settings]) {
     const out = r.process.child.stdout;

@@ -342,6 +342,7 @@ export async function settingsScenario(ctx: BenchContext): Promise<number> {
     replicas: 1,
     settingsReplicas: o.settingsReplicas,
     logLevel: o.logLevel,
+    progress: ctx.progress,
     env: {
       ...o.replicaEnv,
       ...(profileDir

@@ -1,4 +1,4 @@
-import type { RunRecord, Target, TargetSummary, ThroughputPass } from './auth.results';
+import type { PeerComparison, RunRecord, Target, TargetSummary, ThroughputPass } from './auth.results';
 import { commGroup, cpuSince, ownNginxGroup, pidGroup, snapshotCpu, type CpuAccount } from './cpu-usage';
 import { median } from './stats';
 import { runWrk, wrkProblem } from './wrk';
@@ -14,7 +14,9 @@ export interface ThroughputOptions {
   logLevel: string;
   ours: Endpoint;
   baseline: Endpoint;
-  /** Sent to both sides, so nginx parses and forwards identical requests. */
+  /** A third side measured in the same rounds (the auth bench's peer app), or none. */
+  peer?: Endpoint;
+  /** Sent to every side, so nginx parses and forwards identical requests. */
   token: string;
   /** The request path (default GET /api/v1/auth/me) and more headers, the same on both sides. */
   path?: string;
@@ -59,7 +61,7 @@ async function runOnce(
   target: Target,
   seconds: number,
 ): Promise<RunRecord['wrk'] & { cpu: CpuAccount }> {
-  const endpoint = target === 'ours' ? o.ours : o.baseline;
+  const endpoint = target === 'ours' ? o.ours : target === 'peer' ? o.peer! : o.baseline;
   const before = snapshotCpu();
   const wrk = await runWrk({
     url: `${endpoint.url}${o.path ?? PATH}`,
@@ -104,22 +106,43 @@ function summarizeTarget(runs: RunRecord[]): TargetSummary {
   };
 }
 
+/** Ours ÷ `other` within each round of `runs`. */
+function ratiosByRound(runs: RunRecord[], rounds: number, other: Target): number[] {
+  return Array.from({ length: rounds }, (_, i) => {
+    const rps = (t: Target) => runs.find((r) => r.round === i + 1 && r.target === t)!.wrk.requestsPerSecond;
+    return rps('ours') / rps(other);
+  });
+}
+
+/** The geometric mean: each ratio counts alike whichever side it favours. */
+export function geometricMean(xs: readonly number[]): number {
+  return Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
+}
+
 /**
- * Warms both sides up, then runs `rounds` alternating pairs (baseline first in odd rounds, ours
- * first in even ones; an even count balances the order) so slow drift of the machine hits both
- * sides alike; reports medians and the per-round ratios.
+ * The order of the sides in `round` (1-based): baseline first in odd rounds, ours first in even
+ * ones (an even count balances the order), the peer app, when there is one, always in between.
+ */
+export function roundOrder(round: number, withPeer: boolean): Target[] {
+  const order: Target[] = withPeer ? ['baseline', 'peer', 'ours'] : ['baseline', 'ours'];
+  return round % 2 === 1 ? order : order.reverse();
+}
+
+/**
+ * Warms every side up, then runs `rounds` rounds of back-to-back runs in {@link roundOrder}, so
+ * slow drift of the machine hits every side alike; reports medians and the per-round ratios.
  */
 export async function measureThroughput(o: ThroughputOptions): Promise<ThroughputPass> {
   const label = o.label ?? o.logLevel;
-  for (const target of ['baseline', 'ours'] as const) {
+  const sides = roundOrder(1, o.peer !== undefined);
+  for (const target of sides) {
     o.progress(`[${label}] warm-up ${target} ${o.wrk.warmupSeconds}s`);
     await runOnce(o, target, o.wrk.warmupSeconds);
   }
   const runs: RunRecord[] = [];
   const logStart = o.logBytes();
   for (let round = 1; round <= o.rounds; round++) {
-    const order: Target[] = round % 2 === 1 ? ['baseline', 'ours'] : ['ours', 'baseline'];
-    for (const target of order) {
+    for (const target of roundOrder(round, o.peer !== undefined)) {
       const { cpu, ...wrk } = await runOnce(o, target, o.wrk.durationSeconds);
       runs.push({ target, round, wrk, cpu });
       const busy = (100 * cpu.machineBusyMs) / Math.max(1, cpu.machineTotalMs);
@@ -132,10 +155,18 @@ export async function measureThroughput(o: ThroughputOptions): Promise<Throughpu
   const ours = summarizeTarget(runs.filter((r) => r.target === 'ours'));
   const baseline = summarizeTarget(runs.filter((r) => r.target === 'baseline'));
   const ourRequests = runs.filter((r) => r.target === 'ours').reduce((s, r) => s + r.wrk.requests, 0);
-  const roundRatios = Array.from({ length: o.rounds }, (_, i) => {
-    const rps = (t: Target) => runs.find((r) => r.round === i + 1 && r.target === t)!.wrk.requestsPerSecond;
-    return rps('ours') / rps('baseline');
-  });
+  const roundRatios = ratiosByRound(runs, o.rounds, 'baseline');
+  let peer: PeerComparison | undefined;
+  if (o.peer) {
+    const summary = summarizeTarget(runs.filter((r) => r.target === 'peer'));
+    const peerRatios = ratiosByRound(runs, o.rounds, 'peer');
+    peer = {
+      summary,
+      ratio: ours.requestsPerSecond / summary.requestsPerSecond,
+      roundRatios: peerRatios,
+      pairedRatio: geometricMean(peerRatios),
+    };
+  }
   const busy = runs.reduce((s, r) => s + r.cpu.machineBusyMs, 0);
   const foreign = runs.reduce((s, r) => s + (r.cpu.groupsMs.other ?? 0), 0);
   const foreignCpuShare = foreign / Math.max(1, busy);
@@ -149,9 +180,10 @@ export async function measureThroughput(o: ThroughputOptions): Promise<Throughpu
     runs,
     ours,
     baseline,
+    peer,
     ratio: ours.requestsPerSecond / baseline.requestsPerSecond,
     roundRatios,
-    pairedRatio: Math.exp(roundRatios.reduce((s, x) => s + Math.log(x), 0) / roundRatios.length),
+    pairedRatio: geometricMean(roundRatios),
     logBytesPerRequest: (o.logBytes() - logStart) / Math.max(1, ourRequests),
     foreignCpuShare,
   };

@@ -9,9 +9,14 @@ export interface AuthOptions {
   durationSeconds: number;
   warmupSeconds: number;
   rounds: number;
-  /** The first level is the one the ratio goal is judged at. */
+  /** The first level is the one the ratio goals are judged at (default info, production's level). */
   logLevels: string[];
+  /** Logouts at `replicas` replicas (the throughput stack). */
   revokes: number;
+  /** Replica counts of the revoke-latency curve (each other count on its own stack). */
+  revokeReplicas: number[];
+  /** Logouts per point of the curve other than `replicas`. */
+  curveRevokes: number;
   /** Profile the replicas of the first pass (figures then read low; docs are left alone). */
   cpuProf: boolean;
   /** Do not touch docs/benchmarks.md. */
@@ -25,8 +30,11 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 /** Usage text, printed on a bad option. */
 export const AUTH_USAGE = `npm run bench -- auth [--duration 10] [--warmup 5] [--rounds 4] [--threads 2]
-  [--connections 32] [--replicas 2] [--log-levels warn,info] [--revokes 200]
-  [--cpu-prof] [--skip-docs] [--check-goals]`;
+  [--connections 32] [--replicas 2] [--log-levels info,warn] [--revokes 200]
+  [--revoke-replicas 2,4,6,8] [--curve-revokes 100] [--cpu-prof] [--skip-docs] [--check-goals]
+    GET /me through nginx: ours vs bare express vs the peer app (express + jose, first level
+    only), alternating rounds; then logout latency and acceptance after 204 with each replica
+    count of --revoke-replicas (--revokes at --replicas, --curve-revokes at the others).`;
 
 /** `value` as an integer in min..max (`fallback` when absent); a {@link UsageError} otherwise. */
 export function intInRange(
@@ -61,6 +69,8 @@ function parseOptions(args: string[]) {
       replicas: { type: 'string' },
       'log-levels': { type: 'string' },
       revokes: { type: 'string' },
+      'revoke-replicas': { type: 'string' },
+      'curve-revokes': { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       'skip-docs': { type: 'boolean' },
       'check-goals': { type: 'boolean' },
@@ -80,10 +90,15 @@ export function parseOrUsage<T>(parse: () => T): T {
 /** Parses and bounds the scenario's arguments (a {@link UsageError} when they are wrong). */
 export function parseAuthOptions(args: string[]): AuthOptions {
   const { values } = parseOrUsage(() => parseOptions(args));
-  const logLevels = (values['log-levels'] ?? 'warn,info').split(',').filter(Boolean);
+  const logLevels = (values['log-levels'] ?? 'info,warn').split(',').filter(Boolean);
   if (logLevels.length === 0 || logLevels.some((l) => !LOG_LEVELS.includes(l))) {
     throw new UsageError(`--log-levels must list pino levels (${LOG_LEVELS.join(', ')})`);
   }
+  const curve = (values['revoke-replicas'] ?? '2,4,6,8').split(',').filter(Boolean);
+  const revokeReplicas = [...new Set(curve.map((v) => positiveInt('revoke-replicas', v, 2, 8)))].sort(
+    (a, b) => a - b,
+  );
+  if (revokeReplicas.length === 0) throw new UsageError('--revoke-replicas must list replica counts');
   return {
     replicas: positiveInt('replicas', values.replicas, 2, 8),
     threads: positiveInt('threads', values.threads, 2, 64),
@@ -93,6 +108,8 @@ export function parseAuthOptions(args: string[]): AuthOptions {
     rounds: positiveInt('rounds', values.rounds, 4, 20),
     logLevels,
     revokes: positiveInt('revokes', values.revokes, 200, 10_000),
+    revokeReplicas,
+    curveRevokes: positiveInt('curve-revokes', values['curve-revokes'], 100, 10_000),
     cpuProf: values['cpu-prof'] ?? false,
     skipDocs: values['skip-docs'] ?? false,
     checkGoals: values['check-goals'] ?? false,

@@ -8,8 +8,9 @@ import {
   startNginx,
 } from '../../proxy/gateway';
 import { freePort, spawnManaged, waitFor, type ManagedProcess } from '../support/processes';
+import { linkServiceBuilds } from './bench-stack';
 
-/** Bare express processes behind their own nginx, rendered exactly like the stack's gateway. */
+/** Bare express (or peer app) processes behind their own nginx, rendered exactly like the stack's gateway. */
 export interface BaselineGateway {
   /** `https://127.0.0.1:<port>`. */
   url: string;
@@ -31,15 +32,25 @@ export const GATEWAY_OPTIONS = {
   ),
 } as const;
 
+/** The apps that run behind a baseline gateway: the script and the path that answers 200 once it is up. */
+export const BASELINE_APPS = {
+  baseline: { script: 'baseline-app.js', readyPath: '/api/v1/auth/me' },
+  peer: { script: 'peer-app.js', readyPath: '/healthz' },
+} as const;
+
 /**
- * Starts `count` copies of baseline-app.js (as many as there are service replicas, so the baseline
- * can use the same number of cores) with `env` (e.g. the setting it serves) and an nginx in front
- * of them, as the `auth` and the `settings` upstream. `stop` removes everything.
+ * Starts `count` copies of `app` (baseline-app.js by default; as many as there are service
+ * replicas, so the baseline can use the same number of cores) with `env` (e.g. the setting it
+ * serves) and an nginx in front of them, as the `auth` and the `settings` upstream. `stop` removes
+ * everything.
  */
 export async function startBaselineGateway(
   count: number,
   env: Record<string, string> = {},
+  app: keyof typeof BASELINE_APPS = 'baseline',
 ): Promise<BaselineGateway> {
+  const { script, readyPath } = BASELINE_APPS[app];
+  linkServiceBuilds();
   const dir = await mkdtemp(path.join(tmpdir(), 'concord-bench-baseline-'));
   const apps: ManagedProcess[] = [];
   let nginx: { stop(): Promise<void> } | undefined;
@@ -54,7 +65,7 @@ export async function startBaselineGateway(
       const port = await freePort();
       ports.push(port);
       apps.push(
-        spawnManaged(`baseline-${i}`, process.execPath, [path.join(__dirname, 'baseline-app.js')], {
+        spawnManaged(`${app}-${i}`, process.execPath, [path.join(__dirname, script)], {
           ...env,
           PORT: String(port),
         }),
@@ -62,9 +73,9 @@ export async function startBaselineGateway(
     }
     for (const [i, port] of ports.entries()) {
       await waitFor(
-        async () => (await fetch(`http://127.0.0.1:${port}/api/v1/auth/me`)).status === 200,
+        async () => (await fetch(`http://127.0.0.1:${port}${readyPath}`)).status === 200,
         15_000,
-        () => `baseline-${i + 1} did not start:\n${apps[i]!.output()}`,
+        () => `${app}-${i + 1} did not start:\n${apps[i]!.output()}`,
       );
     }
     const tls = await ensureTlsMaterial(path.join(dir, 'tls'));

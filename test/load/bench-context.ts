@@ -6,6 +6,13 @@ export interface BenchContext {
   args: string[];
   /** How the run was started, for the reports. */
   command: string;
+  /**
+   * The Markdown file the scenario's section goes to: docs/benchmarks.md, or a copy of it for a
+   * `--quick` run (whose small figures must never reach the real sections).
+   */
+  docsFile: string;
+  /** Called once the scenario's section of {@link docsFile} was rewritten (the summary follows it). */
+  wroteSection(name: string): void;
   /** One progress line on stderr, prefixed with the elapsed time. */
   progress(line: string): void;
   /**
@@ -23,19 +30,37 @@ export class UsageError extends Error {
 /** A scenario resolves with the process exit code. */
 export type Scenario = (ctx: BenchContext) => Promise<number>;
 
+/** Options of {@link createBenchContext}. */
+export interface BenchContextOptions {
+  root: string;
+  args: string[];
+  command: string;
+  docsFile: string;
+  /** Shown in every progress line (the scenario, when one run holds several). */
+  label?: string;
+  /** `performance.now()` the elapsed time counts from (default: now). */
+  started?: number;
+  wroteSection?(name: string): void;
+}
+
+/** `[bench +   12.3s label]`: the prefix of every progress line. */
+export function progressPrefix(elapsedMs: number, label?: string): string {
+  return `[bench +${(elapsedMs / 1000).toFixed(1).padStart(6)}s${label ? ` ${label}` : ''}]`;
+}
+
 /** A {@link BenchContext} plus `cleanup`, which runs every pending deferred function. */
-export function createBenchContext(root: string, args: string[], command: string) {
-  const started = performance.now();
+export function createBenchContext(o: BenchContextOptions) {
+  const started = o.started ?? performance.now();
   const pending: { name: string; run: () => Promise<void> }[] = [];
   const progress = (line: string) => {
-    process.stderr.write(
-      `[bench +${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}\n`,
-    );
+    process.stderr.write(`${progressPrefix(performance.now() - started, o.label)} ${line}\n`);
   };
   const ctx: BenchContext = {
-    root,
-    args,
-    command,
+    root: o.root,
+    args: o.args,
+    command: o.command,
+    docsFile: o.docsFile,
+    wroteSection: (name) => o.wroteSection?.(name),
     progress,
     defer(name, fn) {
       let done: Promise<void> | undefined;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Goal } from './auth.results';
 import type { BenchContext } from './bench-context';
-import { sectionMarkers, upsertSection } from './benchmarks-doc';
+import { goalValue, sectionMarkers, upsertSection } from './benchmarks-doc';
 import { describeBuild, type BuildInfo } from './build-info';
 
 /** What every scenario records about its start, and where its outputs go. */
@@ -78,19 +78,20 @@ export function publishBenchResult<R>(ctx: BenchContext, o: PublishOptions<R>): 
   ctx.progress(`results: ${json}`);
   ctx.progress(`report:  ${html}`);
   if (o.keepDocs) {
-    ctx.progress(`docs/benchmarks.md left unchanged (${o.keepDocs})`);
+    ctx.progress(`${path.relative(ctx.root, ctx.docsFile)} left unchanged (${o.keepDocs})`);
   } else {
     const rel = (p: string) => path.relative(ctx.root, p);
     upsertSection(
-      path.join(ctx.root, 'docs/benchmarks.md'),
+      ctx.docsFile,
       sectionMarkers(o.name),
       o.section(o.result, { json: rel(json), html: rel(html) }),
     );
-    ctx.progress('docs/benchmarks.md updated');
+    ctx.wroteSection(o.name);
+    ctx.progress(`${rel(ctx.docsFile)} updated`);
   }
   for (const g of o.goals)
     ctx.progress(
-      `goal ${g.met ? 'MET   ' : 'MISSED'} ${g.name}: ${g.value.toFixed(3)} (target ${g.target})${g.inconclusive ? ` INCONCLUSIVE: ${g.inconclusive}` : ''}`,
+      `goal ${g.met ? 'MET   ' : 'MISSED'} ${g.name}: ${goalValue(g.value)} (target ${g.target})${g.detail ? ` [${g.detail}]` : ''}${g.inconclusive ? ` INCONCLUSIVE: ${g.inconclusive}` : ''}`,
     );
   return o.checkGoals && o.goals.some((g) => !g.met || g.inconclusive) ? 2 : 0;
 }

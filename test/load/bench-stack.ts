@@ -20,9 +20,10 @@ export function repoRoot(from = __dirname): string {
  * e2e-stack.ts starts `<its dir>/../../services/<service>/dist/main.js`, and the gateway renderer
  * reads the service list from `<its dir>/../../services/<each>/package.json`. Compiled into
  * .run/bench-dist those resolve inside .run/bench-dist, so we link them to the real files rather
- * than copy them (a copy would go stale after the next `npm run build`).
+ * than copy them (a copy would go stale after the next `npm run build`). Needed before anything
+ * renders a gateway (the baseline gateways too).
  */
-function linkServiceBuilds(): void {
+export function linkServiceBuilds(): void {
   const distRoot = path.resolve(__dirname, '../..');
   const root = repoRoot();
   if (distRoot === root) return; // running from sources: nothing to link
@@ -37,6 +38,35 @@ function linkServiceBuilds(): void {
       if (!existsSync(real) || lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink()) continue;
       mkdirSync(path.dirname(link), { recursive: true });
       symlinkSync(real, link, entry === 'dist' ? 'dir' : 'file');
+    }
+  }
+}
+
+/** Start-ups tried before an address-in-use failure is final. */
+const START_ATTEMPTS = 3;
+
+/**
+ * `start()`, again (up to {@link START_ATTEMPTS} times) when a process found its port taken: the
+ * stack picks free ports and frees them before the process binds, and with 8 replicas (24 ports)
+ * on a machine where other work opens connections, an ephemeral port is sometimes taken in between.
+ * The failed attempt has cleaned up after itself.
+ */
+async function startWithPortRetry<T>(
+  progress: ((line: string) => void) | undefined,
+  start: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (
+        attempt >= START_ATTEMPTS ||
+        !String(err instanceof Error ? err.message : err).includes('EADDRINUSE')
+      )
+        throw err;
+      progress?.(
+        `a port was taken while the stack started (attempt ${attempt}/${START_ATTEMPTS}); starting again`,
+      );
     }
   }
 }
@@ -65,23 +95,27 @@ export async function startBenchStack(options: {
   env?: Record<string, string>;
   /** Start the private nginx in front of the replicas (default true). */
   gateway?: boolean;
+  /** Where a retried start-up is reported. */
+  progress?(line: string): void;
 }): Promise<BenchStack> {
   linkServiceBuilds();
-  const stack = await startE2eStack({
-    authReplicas: options.replicas,
-    gateway: options.gateway,
-    settingsReplicas: options.settingsReplicas,
-    env: {
-      LOG_LEVEL: options.logLevel,
-      // The production default: a missing acknowledgement would then show as a 10 s revoke.
-      REVOCATION_LEASE_MS: '10000',
-      // The per-user API limit stays on (a Redis call per request), raised as an operator raises it
-      // for a load test: one user drives every client of a benchmark.
-      RATE_LIMIT_MAX_REQUESTS: '10000',
-      RATE_LIMIT_TIME_UNIT: 'second',
-      ...options.env,
-    },
-  });
+  const stack = await startWithPortRetry(options.progress, () =>
+    startE2eStack({
+      authReplicas: options.replicas,
+      gateway: options.gateway,
+      settingsReplicas: options.settingsReplicas,
+      env: {
+        LOG_LEVEL: options.logLevel,
+        // The production default: a missing acknowledgement would then show as a 10 s revoke.
+        REVOCATION_LEASE_MS: '10000',
+        // The per-user API limit stays on (a Redis call per request), raised as an operator raises it
+        // for a load test: one user drives every client of a benchmark.
+        RATE_LIMIT_MAX_REQUESTS: '10000',
+        RATE_LIMIT_TIME_UNIT: 'second',
+        ...options.env,
+      },
+    }),
+  );
   let bytes = 0;
   for (const r of [...stack.replicas, ...stack.settings]) {
     const out = r.process.child.stdout;

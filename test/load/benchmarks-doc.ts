@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AuthBenchResult, Goal } from './auth.results';
+import type { AuthBenchResult, Goal, TargetSummary, ThroughputPass } from './auth.results';
 import type { BuildInfo } from './build-info';
 import type { MachineInfo } from './machine';
 import { CPU_COMPONENTS } from './report-html';
@@ -25,7 +25,9 @@ const END = AUTH_SECTION.end;
 const HEADER = `# Benchmarks
 
 Figures measured on a named machine by the scripts in \`test/load/\`. Each scenario rewrites its own
-section between its markers; the analysis below a section is written by hand.
+section between its markers; the analysis below a section is written by hand. \`npm run bench\` runs
+every scenario and then regenerates the summary table of every goal at the top of this page from
+the JSON results the sections name.
 `;
 
 /** A figure for the tables: fixed digits, or a dash when it could not be measured. */
@@ -50,6 +52,11 @@ export function runLines(r: {
   ];
 }
 
+/** A goal's value: counts as integers, anything else to three decimals. */
+export function goalValue(v: number): string {
+  return Number.isInteger(v) ? String(v) : f(v, 3);
+}
+
 /** The goals table every section ends with. */
 export function goalRows(goals: readonly Goal[]): string[] {
   return [
@@ -57,51 +64,91 @@ export function goalRows(goals: readonly Goal[]): string[] {
     '|---|---|---:|---|',
     ...goals.map(
       (g) =>
-        `| ${g.name} | ${g.target} | ${f(g.value, 3)} | ${g.met ? 'yes' : '**no**'}${g.inconclusive ? ` (inconclusive: ${g.inconclusive})` : ''} |`,
+        `| ${g.name} | ${g.target} | ${goalValue(g.value)} | ${g.met ? 'yes' : '**no**'}${g.inconclusive ? ` (inconclusive: ${g.inconclusive})` : ''} |`,
     ),
   ];
+}
+
+/** `ours p50 / p99` of one side, or a dash. */
+function latency(t: TargetSummary | undefined): string {
+  return t ? `${f(t.latencyMs.p50)} / ${f(t.latencyMs.p99)}` : '–';
+}
+
+/** One throughput pass as a row of the auth table. */
+function passRow(p: ThroughputPass): string {
+  const cpu = (t: TargetSummary | undefined) => (t ? f(t.cpuMsPer1kRequests.service ?? Number.NaN, 0) : '–');
+  const peer = p.peer;
+  return [
+    '',
+    p.logLevel,
+    f(p.ours.requestsPerSecond, 0),
+    f(p.baseline.requestsPerSecond, 0),
+    peer ? f(peer.summary.requestsPerSecond, 0) : '–',
+    `${f(p.ratio, 3)} / ${f(p.pairedRatio, 3)} (${p.roundRatios.map((x) => f(x)).join(', ')})`,
+    peer
+      ? `${f(peer.ratio, 3)} / ${f(peer.pairedRatio, 3)} (${peer.roundRatios.map((x) => f(x)).join(', ')})`
+      : '–',
+    `${cpu(p.ours)} / ${cpu(p.baseline)} / ${cpu(peer?.summary)}`,
+    latency(p.ours),
+    latency(p.baseline),
+    latency(peer?.summary),
+    f(p.logBytesPerRequest, 0),
+    `${f(100 * p.foreignCpuShare, 0)}%`,
+    '',
+  ]
+    .join(' | ')
+    .trim();
 }
 
 /** The generated Markdown section for one auth run. */
 export function renderAuthSection(r: AuthBenchResult, reportPaths: { json: string; html: string }): string {
   const m = r.machine;
   const s = r.settings;
-  const rv = r.revoke.summary;
+  const sides = (p: ThroughputPass) =>
+    [
+      ['ours', p.ours],
+      ['bare', p.baseline],
+      ['peer', p.peer?.summary],
+    ].filter((x): x is [string, TargetSummary] => x[1] !== undefined);
   const lines = [
     BEGIN,
     '## auth: `GET /api/v1/auth/me` throughput and revoke latency',
     '',
     ...runLines(r),
     `- Versions: node ${m.node}, nginx ${m.nginx}, PostgreSQL ${m.postgres}, Redis ${m.redis}, wrk ${m.wrk}`,
-    `- Setup: ${s.replicas} auth-service replicas vs ${s.replicas} bare express 5 processes (\`{ok:true}\`), each set behind its own nginx rendered by \`proxy/gateway\` with identical options (TLS, HTTP/1.1 keep-alive, JSON access log); everything, wrk included, on this one machine.`,
-    `- Load: \`wrk -t${s.wrk.threads} -c${s.wrk.connections} -d${s.wrk.durationSeconds}s --latency\` with the same bearer token on both sides; ${s.wrk.warmupSeconds}s warm-up each, then ${s.rounds} rounds of back-to-back pairs, alternating which side goes first; medians reported. The paired ratio is the geometric mean of the per-round ratios; the ratio goal counts as met only when both ratios reach it. Any non-2xx/3xx or socket error fails the run.`,
+    `- Setup: ${s.replicas} auth-service replicas vs ${s.replicas} bare express 5 processes (\`{ok:true}\`) vs, at LOG_LEVEL=${s.logLevels[0]}, ${s.replicas} peer-app processes (express 5 verifying the JWT with jose \`jwtVerify\` on every request: EdDSA only, \`typ\`, issuer, audience, expiry, key set fetched once from auth-service's JWKS; the same \`{id, username, role, session_id}\` body from the claims; no revocation check), each set behind its own nginx rendered by \`proxy/gateway\` with identical options (TLS, HTTP/1.1 keep-alive, JSON access log); everything, wrk included, on this one machine.`,
+    `- Load: \`wrk -t${s.wrk.threads} -c${s.wrk.connections} -d${s.wrk.durationSeconds}s --latency\` with the same bearer token on every side; ${s.wrk.warmupSeconds}s warm-up each, then ${s.rounds} rounds of back-to-back runs, alternating which side goes first (the peer always in between); medians reported. The paired ratio is the geometric mean of the per-round ratios; a ratio goal counts as met only when both ratios reach it. Any non-2xx/3xx or socket error fails the run.`,
+    `- Revoke: sequential login → logout through the gateway (only the logout timed; it answers 204 once every replica acknowledged); right after each 204 the revoked token goes to every replica directly (its own port, no nginx), and any 2xx counts as accepted after 204. Each point starts with 3 unmeasured logouts (on a fresh stack the replica registry is younger than one lease, and the first revoke waits the lease out by design). ${s.revokes} logouts at ${s.replicas} replicas (the LOG_LEVEL=${s.logLevels[0]} stack), ${s.curveRevokes} at each other replica count of the curve (a fresh stack each).`,
     `- Reports: \`${reportPaths.json}\`, \`${reportPaths.html}\``,
     '',
-    '| replica LOG_LEVEL | ours req/s | baseline req/s | ratio of medians | paired ratio (per round) | ours p50 / p99 ms | baseline p50 / p99 ms | log bytes/req | foreign CPU |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...r.passes.map(
-      (p) =>
-        `| ${p.logLevel} | ${f(p.ours.requestsPerSecond, 0)} | ${f(p.baseline.requestsPerSecond, 0)} | ${f(p.ratio, 3)} | ${f(p.pairedRatio, 3)} (${p.roundRatios.map((x) => f(x)).join(', ')}) | ${f(p.ours.latencyMs.p50)} / ${f(p.ours.latencyMs.p99)} | ${f(p.baseline.latencyMs.p50)} / ${f(p.baseline.latencyMs.p99)} | ${f(p.logBytesPerRequest, 0)} | ${f(100 * p.foreignCpuShare, 0)}% |`,
-    ),
+    '| replica LOG_LEVEL | ours req/s | bare req/s | peer req/s | ours ÷ bare: medians / paired (per round) | ours ÷ peer: medians / paired (per round) | service CPU µs/req ours / bare / peer | ours p50 / p99 ms | bare p50 / p99 ms | peer p50 / p99 ms | log bytes/req | foreign CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.passes.map(passRow),
     '',
     '"Foreign CPU" is the share of the busy CPU time no benchmark process accounts for (other work on the machine); above 10% the figures are unreliable and goal verdicts are marked inconclusive.',
     '',
-    'CPU milliseconds per 1000 requests by component ("service" = the auth replicas or the bare processes; "other" = busy time no listed process accounts for):',
+    'CPU milliseconds per 1000 requests by component ("service" = the auth replicas, the bare processes or the peer processes; "other" = busy time no listed process accounts for):',
     '',
     `| LOG_LEVEL | side | ${CPU_COMPONENTS.join(' | ')} |`,
     `|---|---|${CPU_COMPONENTS.map(() => '---:').join('|')}|`,
     ...r.passes.flatMap((p) =>
-      (['ours', 'baseline'] as const).map(
-        (side) =>
-          `| ${p.logLevel} | ${side} | ${CPU_COMPONENTS.map((c) => f(p[side].cpuMsPer1kRequests[c] ?? 0, 0)).join(' | ')} |`,
+      sides(p).map(
+        ([side, t]) =>
+          `| ${p.logLevel} | ${side} | ${CPU_COMPONENTS.map((c) => f(t.cpuMsPer1kRequests[c] ?? 0, 0)).join(' | ')} |`,
       ),
     ),
     '',
-    `Revoke latency, ${rv.count} sequential login → logout (only the logout timed), via ${r.revoke.via}:`,
+    `Revoke latency by number of verifying auth replicas, via ${r.revoke.via}:`,
     '',
-    '| p50 ms | p90 ms | p99 ms | max ms |',
-    '|---:|---:|---:|---:|',
-    `| ${f(rv.p50)} | ${f(rv.p90)} | ${f(rv.p99)} | ${f(rv.max)} |`,
+    '| replicas | logouts | p50 ms | p90 ms | p99 ms | max ms | direct checks | accepted after 204 | direct answers |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...r.revokeCurve.map((c) => {
+      const x = c.summary;
+      const answers = Object.entries(c.directStatuses)
+        .map(([status, n]) => `${status}: ${n}`)
+        .join(', ');
+      return `| ${c.replicas} | ${x.count} | ${f(x.p50)} | ${f(x.p90)} | ${f(x.p99)} | ${f(x.max)} | ${x.count * c.replicas} | ${c.violations} | ${answers} |`;
+    }),
     '',
     ...goalRows(r.goals),
     END,

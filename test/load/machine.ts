@@ -58,11 +58,12 @@ async function redisVersion(redisUrl: string): Promise<string> {
 }
 
 /**
- * Collects {@link MachineInfo}; `databaseUrl`/`redisUrl` are the stack's own. Pass the load average
- * read before the bench started anything, or its own start-up would show.
+ * Collects {@link MachineInfo}; `databaseUrl`/`redisUrl` are the stack's own (no database: a
+ * scenario that uses none, whose PostgreSQL version reads "not used"). Pass the load average read
+ * before the bench started anything, or its own start-up would show.
  */
 export async function describeMachine(
-  databaseUrl: string,
+  databaseUrl: string | undefined,
   redisUrl: string,
   loadAverage1m = os.loadavg()[0] ?? 0,
 ): Promise<MachineInfo> {
@@ -76,7 +77,7 @@ export async function describeMachine(
     loadAverage1m,
     node: process.version,
     nginx: await versionOf(findNginx(), ['-v'], /nginx\/(\S+)/),
-    postgres: await postgresVersion(databaseUrl),
+    postgres: databaseUrl ? await postgresVersion(databaseUrl) : 'not used',
     redis: await redisVersion(redisUrl),
     wrk: await versionOf('wrk', ['-v'], /^wrk (\S+)/m),
   };

@@ -91,6 +91,13 @@ export const REALTIME_GOALS = {
   revokeP99Ms: 25,
 } as const;
 
+/** What a goal over phases `ps` is measured against, for the summary. */
+function baselineOf(ps: readonly (PhaseResult | undefined)[]): string {
+  const bare = ps.find((p) => p?.side === 'bare');
+  if (bare) return `bare Socket.IO 4.8 + redis-adapter (${bare.name}), same run`;
+  return ps.length > 1 ? `ours on ${ps[0]?.nodes ?? 1} node, same run` : 'absolute';
+}
+
 /**
  * Judges the goals from the phases (pure). A goal whose phases are missing is reported with a NaN
  * value and not met; one measured while other work took more than {@link FOREIGN_CPU_WARNING} of
@@ -126,6 +133,7 @@ export function realtimeGoals(phases: readonly PhaseResult[]): Goal[] {
       value,
       met: !missing && ok(value),
       inconclusive: missing ? 'not measured' : doubt(...ps),
+      baseline: baselineOf(ps),
     };
   };
   const ratio = (a: number | undefined, b: number | undefined) =>

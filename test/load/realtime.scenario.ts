@@ -280,6 +280,7 @@ export async function realtimeScenario(ctx: BenchContext): Promise<number> {
   const bench = await startBenchStack({
     replicas: 1,
     logLevel: 'warn',
+    progress: ctx.progress,
     gateway: false,
     // Tokens minted at the start must outlive the run.
     env: { JWT_EXPIRY_MINUTES: '30', RATE_LIMIT_MAX_REQUESTS: '10000', RATE_LIMIT_TIME_UNIT: 'second' },

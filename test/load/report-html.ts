@@ -7,6 +7,7 @@ import { esc, groupedBars, histogramChart } from './svg-charts';
 /** Series colours of every report. */
 export const OURS = '#e15759';
 export const BASELINE = '#76b7b2';
+export const PEER = '#f28e2b';
 /** Component order of the CPU tables; "other" is busy time no listed process accounts for. */
 export const CPU_COMPONENTS = ['service', 'nginx', 'wrk', 'postgres', 'redis', 'bench', 'other'];
 
@@ -45,46 +46,54 @@ export function passSection(
     s.latencyMs.p99,
     s.latencyMs.p999,
   ];
+  const series = [
+    { name: 'ours', color: OURS, label: sides.ours, summary: p.ours },
+    { name: 'baseline', color: BASELINE, label: sides.baseline, summary: p.baseline },
+    ...(p.peer
+      ? [
+          {
+            name: 'peer',
+            color: PEER,
+            label: `peer app (${replicas} express + jose)`,
+            summary: p.peer.summary,
+          },
+        ]
+      : []),
+  ];
+  const service = (s: ThroughputPass['ours']) => n(s.cpuMsPer1kRequests.service ?? Number.NaN, 0);
   return `
-<h2>${esc(heading)}: ratio ${n(p.ratio, 3)}</h2>
+<h2>${esc(heading)}: ratio ${n(p.ratio, 3)}${p.peer ? `, ours ÷ peer ${n(p.peer.ratio, 3)}` : ''}</h2>
 ${table(
-  ['', 'req/s (median)', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms'],
-  [
-    [sides.ours, n(p.ours.requestsPerSecond, 0), ...lat(p.ours).map((v) => n(v))],
-    [sides.baseline, n(p.baseline.requestsPerSecond, 0), ...lat(p.baseline).map((v) => n(v))],
-  ],
+  ['', 'req/s (median)', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'service CPU µs/req'],
+  series.map((x) => [
+    x.label,
+    n(x.summary.requestsPerSecond, 0),
+    ...lat(x.summary).map((v) => n(v)),
+    service(x.summary),
+  ]),
 )}
-<p>Paired ratio (geometric mean of the per-round ratios ${p.roundRatios.map((x) => n(x, 3)).join(', ')}): ${n(p.pairedRatio, 3)}.</p>
+<p>Paired ratio (geometric mean of the per-round ratios ${p.roundRatios.map((x) => n(x, 3)).join(', ')}): ${n(p.pairedRatio, 3)}.${p.peer ? ` Ours ÷ peer app: ${n(p.peer.ratio, 3)} of medians, paired ${n(p.peer.pairedRatio, 3)} (${p.peer.roundRatios.map((x) => n(x, 3)).join(', ')}).` : ''}</p>
 <p>Replica log output: ${n(p.logBytesPerRequest, 0)} bytes per request. CPU used by processes outside the benchmark: ${n(100 * p.foreignCpuShare, 0)}% of the busy time${p.foreignCpuShare > FOREIGN_CPU_WARNING ? ' — <strong>the machine was busy with other work; absolute figures read low</strong>' : ''}.</p>
 ${groupedBars(
   `Throughput per round (${label})`,
   rounds.map((r) => `round ${r}`),
-  [
-    { name: 'ours', color: OURS, values: rpsOf('ours') },
-    { name: 'baseline', color: BASELINE, values: rpsOf('baseline') },
-  ],
+  series.map((x) => ({ name: x.name, color: x.color, values: rpsOf(x.name) })),
   'req/s',
 )}
 ${groupedBars(
   `Latency percentiles, median of rounds (${label})`,
   pct,
-  [
-    { name: 'ours', color: OURS, values: lat(p.ours) },
-    { name: 'baseline', color: BASELINE, values: lat(p.baseline) },
-  ],
+  series.map((x) => ({ name: x.name, color: x.color, values: lat(x.summary) })),
   'ms',
 )}
 ${groupedBars(
   `CPU per 1000 requests by component (${label})`,
   CPU_COMPONENTS,
-  [
-    { name: 'ours', color: OURS, values: CPU_COMPONENTS.map((c) => p.ours.cpuMsPer1kRequests[c] ?? 0) },
-    {
-      name: 'baseline',
-      color: BASELINE,
-      values: CPU_COMPONENTS.map((c) => p.baseline.cpuMsPer1kRequests[c] ?? 0),
-    },
-  ],
+  series.map((x) => ({
+    name: x.name,
+    color: x.color,
+    values: CPU_COMPONENTS.map((c) => x.summary.cpuMsPer1kRequests[c] ?? 0),
+  })),
   'CPU ms',
 )}`;
 }
@@ -146,17 +155,46 @@ export function renderHtmlReport(r: AuthBenchResult): string {
 <p>${esc(`wrk -t${r.settings.wrk.threads} -c${r.settings.wrk.connections} -d${r.settings.wrk.durationSeconds}s over TLS (HTTP/1.1 keep-alive) through nginx; ${r.settings.rounds} alternating rounds after a ${r.settings.wrk.warmupSeconds}s warm-up each; ${r.settings.replicas} auth replicas vs ${r.settings.replicas} bare express processes, each behind its own identically rendered nginx.`)}</p>
 ${goalsTable(r.goals)}
 ${r.passes.map((p) => passSection(p, r.settings.replicas)).join('\n')}
-<h2>Revoke latency (${rv.count} logouts, ${esc(r.revoke.via)})</h2>
-${table(['p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'mean ms'], [[n(rv.p50), n(rv.p90), n(rv.p99), n(rv.max), n(rv.mean)]])}
-<p>${esc(
+<h2>Revoke latency by verifying replicas (${esc(r.revoke.via)})</h2>
+${table(
+  ['replicas', 'logouts', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'mean ms', 'accepted after 204'],
+  r.revokeCurve.map((c) => {
+    const x = c.summary;
+    return [
+      String(c.replicas),
+      String(x.count),
+      n(x.p50),
+      n(x.p90),
+      n(x.p99),
+      n(x.max),
+      n(x.mean),
+      String(c.violations),
+    ];
+  }),
+)}
+${groupedBars(
+  'Logout latency by verifying replicas',
+  r.revokeCurve.map((c) => `${c.replicas} replicas`),
+  [
+    { name: 'p50', color: BASELINE, values: r.revokeCurve.map((c) => c.summary.p50) },
+    { name: 'p99', color: OURS, values: r.revokeCurve.map((c) => c.summary.p99) },
+  ],
+  'ms',
+)}
+<p>Logouts answered at ${r.revoke.replicas} replicas, by replica: ${esc(
     Object.entries(r.revoke.byReplica)
       .map(([k, v]) => `${k}: ${v}`)
       .join(', '),
   )}</p>
-${histogramChart('Logout (revoke) latency', histogram(r.revoke.samplesMs, 40), 'ms', [
-  { label: 'p50', value: rv.p50, color: '#333' },
-  { label: 'p99', value: rv.p99, color: OURS },
-])}
+${histogramChart(
+  `Logout (revoke) latency, ${r.revoke.replicas} replicas`,
+  histogram(r.revoke.samplesMs, 40),
+  'ms',
+  [
+    { label: 'p50', value: rv.p50, color: '#333' },
+    { label: 'p99', value: rv.p99, color: OURS },
+  ],
+)}
 ${profileHtml(r.profile)}
 </body></html>
 `;

@@ -11,6 +11,7 @@ import { startBaselineGateway } from './baseline-gateway';
 import type { BenchContext } from './bench-context';
 import { startBenchStack, type BenchStack } from './bench-stack';
 import { beginBenchRun, publishBenchResult } from './bench-publish';
+import { f } from './benchmarks-doc';
 import { renderSettingsSection } from './settings-doc';
 import { summarizeCpuProfiles } from './cpu-profile';
 import { countLostUpdates } from './lost-updates';
@@ -286,18 +287,25 @@ function goalsOf(r: Pick<SettingsBenchResult, 'cas' | 'hotKey' | 'get'>): Goal[]
       value: casRatio,
       met: casRatio >= CAS_RATIO_GOAL,
       inconclusive: cas.pgbenchMissing ?? busyNote(cas.foreignCpuShare),
+      baseline:
+        "pgbench running the service's CAS statement (the same UPDATE shape) on a private database, same rounds",
+      detail: `${f(cas.ours.commitsPerSecond, 0)} vs ${f(cas.pgbench?.commitsPerSecond ?? Number.NaN, 0)} commits/s`,
     },
     {
       name: 'lost updates, spread keys (final values against the 200s per key)',
       target: '= 0',
       value: cas.lostUpdates.lost,
       met: cas.lostUpdates.lost === 0 && cas.lostUpdates.unacknowledged === 0,
+      baseline: 'absolute',
+      detail: `${cas.lostUpdates.acknowledged} 200s on ${cas.lostUpdates.keysWritten} keys`,
     },
     {
       name: `lost updates, hot key (${r.hotKey.writers} writers)`,
       target: '= 0',
       value: r.hotKey.lostUpdates.lost,
       met: r.hotKey.lostUpdates.lost === 0 && r.hotKey.lostUpdates.unacknowledged === 0,
+      baseline: 'absolute',
+      detail: `${r.hotKey.commits} 200s`,
     },
   ];
   for (const g of r.get) {
@@ -308,6 +316,8 @@ function goalsOf(r: Pick<SettingsBenchResult, 'cas' | 'hotKey' | 'get'>): Goal[]
       value: ratio,
       met: ratio >= GET_RATIO_GOAL,
       inconclusive: busyNote(g.pass.foreignCpuShare),
+      baseline: 'bare express serving the same bytes and ETag behind an identical nginx, same rounds',
+      detail: `service CPU per request: ours ${f(g.pass.ours.cpuMsPer1kRequests.service ?? Number.NaN, 0)} µs, bare ${f(g.pass.baseline.cpuMsPer1kRequests.service ?? Number.NaN, 0)} µs`,
     });
   }
   return goals;
@@ -332,6 +342,7 @@ export async function settingsScenario(ctx: BenchContext): Promise<number> {
     replicas: 1,
     settingsReplicas: o.settingsReplicas,
     logLevel: o.logLevel,
+    progress: ctx.progress,
     env: {
       ...o.replicaEnv,
       ...(profileDir

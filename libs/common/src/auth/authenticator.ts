@@ -40,6 +40,9 @@ export function createAuthenticator(verifier: TokenVerifier, revocations: Revoca
     revocations.assertNotRevoked(claims.sid);
     return { ...claims, token };
   }
+  // The context of a token the verifier has cached, built once: the cache hands out the same claims
+  // object for every request with that token, so the hot path allocates nothing here.
+  const contexts = new WeakMap<AccessClaims, AuthContext>();
   return {
     authenticate,
     requireAuth(req, _res, next) {
@@ -54,7 +57,12 @@ export function createAuthenticator(verifier: TokenVerifier, revocations: Revoca
           next(err);
           return;
         }
-        req.auth = { ...cached, token };
+        let context = contexts.get(cached);
+        if (!context) {
+          context = Object.freeze({ ...cached, token });
+          contexts.set(cached, context);
+        }
+        req.auth = context;
         next();
         return;
       }

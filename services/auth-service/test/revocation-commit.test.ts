@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@concord/db';
 import { Pool, type PoolClient } from 'pg';
-import { revokeSessionsInTransaction } from '../src/data-access/session.repository';
+import { createSessionRepository, revokeSessionsInTransaction } from '../src/data-access/session.repository';
 import { REVOCATION_TOPIC } from '../src/data-access/revocation-outbox';
 
 let db: TestDatabase;
@@ -85,6 +85,56 @@ describe('revokeSessionsInTransaction', () => {
       (c) => revokeSessionsInTransaction(c, ['00000000-0000-4000-8000-000000000000'], 'logout', new Date()),
       'COMMIT',
     );
+
+    expect(commit).toEqual({ entries: [], newlyRevoked: 0, outboxIds: [], reason: 'logout' });
+  });
+});
+
+/** The hot path's one-statement revoke must write exactly what the transactional one writes. */
+describe('SessionRepository.revoke (one statement)', () => {
+  const repository = () => createSessionRepository(pool);
+
+  it('writes the revocation and the same outbox row as revokeSessionsInTransaction', async () => {
+    const exp = new Date('2031-01-01T00:15:00.000Z');
+    const [sid, other] = [await newSession('single.one', exp), await newSession('single.two', exp)];
+
+    const commit = await repository().revoke([sid, other], 'logout', new Date());
+
+    const rows = await outboxRows(sid);
+    expect(commit.newlyRevoked).toBe(2);
+    expect(commit.entries).toEqual(
+      expect.arrayContaining([
+        { sid, exp: exp.getTime() / 1000 },
+        { sid: other, exp: exp.getTime() / 1000 },
+      ]),
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: commit.outboxIds[0], topic: REVOCATION_TOPIC, published: false });
+    expect(rows[0]!.payload).toEqual({
+      entries: expect.arrayContaining(commit.entries),
+      reason: 'logout',
+    });
+    const stored = await pool.query(
+      'SELECT count(*)::int AS n FROM sessions WHERE id = ANY($1) AND revoked_at IS NOT NULL',
+      [[sid, other]],
+    );
+    expect(stored.rows[0].n).toBe(2);
+  });
+
+  it('counts an already revoked session as not newly revoked, and keeps its first revocation', async () => {
+    const sid = await newSession('single.three', new Date('2031-01-01T00:15:00.000Z'));
+    const first = new Date('2030-06-01T00:00:00.000Z');
+    await repository().revoke([sid], 'logout', first);
+
+    const again = await repository().revoke([sid], 'password_change', new Date());
+
+    const session = await pool.query('SELECT revoked_at, revoked_reason FROM sessions WHERE id = $1', [sid]);
+    expect(again.newlyRevoked).toBe(0);
+    expect(session.rows).toEqual([{ revoked_at: first, revoked_reason: 'logout' }]);
+  });
+
+  it('writes no outbox row when no session matched', async () => {
+    const commit = await repository().revoke(['00000000-0000-4000-8000-000000000001'], 'logout', new Date());
 
     expect(commit).toEqual({ entries: [], newlyRevoked: 0, outboxIds: [], reason: 'logout' });
   });

@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { RevocationReason, SessionRecord } from '../domain/auth.model';
 import type { OpenResult, RevocationCommit, RotationResult, SessionRepository } from '../domain/auth.ports';
 import { listCursorFields } from './list-cursor';
-import { enqueueRevocation } from './revocation-outbox';
+import { enqueueRevocation, REVOCATION_TOPIC } from './revocation-outbox';
 
 interface SessionRow {
   id: string;
@@ -275,7 +275,39 @@ export function createSessionRepository(pool: Pool): SessionRepository {
     },
 
     async revoke(ids, reason, now) {
-      return inTransaction(pool, (client) => revokeSessionsInTransaction(client, ids, reason, now));
+      // revokeSessionsInTransaction's two writes as one statement, hence atomic without BEGIN and
+      // COMMIT: one round trip instead of four on every logout and revoke (the latency goal). The
+      // outbox row carries the same payload enqueueRevocation writes, and none for no entries.
+      const { rows } = await pool.query<{
+        id: string;
+        access_expires_at: Date;
+        fresh: boolean;
+        outbox_ids: string[] | null;
+      }>(
+        `WITH old AS (SELECT id, revoked_at FROM sessions WHERE id = ANY($1::uuid[]) FOR UPDATE),
+         upd AS (
+           UPDATE sessions s
+              SET revoked_at = coalesce(old.revoked_at, $3), revoked_reason = coalesce(s.revoked_reason, $2)
+             FROM old WHERE s.id = old.id
+           RETURNING s.id, s.access_expires_at, old.revoked_at IS NULL AS fresh),
+         queued AS (
+           INSERT INTO outbox (topic, payload)
+           SELECT $4, jsonb_build_object(
+                    'entries', jsonb_agg(jsonb_build_object(
+                      'sid', id, 'exp', ceil(extract(epoch FROM access_expires_at))::bigint)),
+                    'reason', $2::text)
+             FROM upd HAVING count(*) > 0
+           RETURNING id)
+         SELECT upd.id, upd.access_expires_at, upd.fresh, (SELECT array_agg(id::text) FROM queued) AS outbox_ids
+           FROM upd`,
+        [ids, reason, now, REVOCATION_TOPIC],
+      );
+      return {
+        entries: rows.map((r) => ({ sid: r.id, exp: Math.ceil(r.access_expires_at.getTime() / 1000) })),
+        newlyRevoked: rows.filter((r) => r.fresh).length,
+        outboxIds: rows[0]?.outbox_ids ?? [],
+        reason,
+      };
     },
 
     async revokedSince(minAccessExpiry) {

@@ -312,6 +312,38 @@ describe('createTokenVerifier', () => {
     expect(keys).toHaveBeenCalledTimes(1);
   });
 
+  it('when the same token arrives many times at once, checks its signature once and answers all', async () => {
+    const token = await sign(signer.privateKey);
+    const subject = verifier();
+
+    const all = await Promise.all(Array.from({ length: 20 }, () => subject.verify(token)));
+
+    expect(keys).toHaveBeenCalledTimes(1);
+    expect(new Set(all).size).toBe(1);
+  });
+
+  it('when a bad token arrives many times at once, refuses every one of them', async () => {
+    const token = `${(await sign(signer.privateKey)).slice(0, -4)}AAAA`;
+    const subject = verifier();
+
+    const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => subject.verify(token)));
+
+    expect(outcomes.map((o) => o.status)).toEqual(Array(5).fill('rejected'));
+    expect(keys).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not join a check that started under a key set that has changed since', async () => {
+    const token = await sign(signer.privateKey);
+    const subject = verifier();
+
+    const first = subject.verify(token);
+    keySetVersion = 2;
+    const second = subject.verify(token);
+    await Promise.all([first, second]);
+
+    expect(keys).toHaveBeenCalledTimes(2);
+  });
+
   it('stops returning a cached token once it is past exp plus tolerance', async () => {
     const token = await sign(signer.privateKey);
     const subject = verifier();

@@ -134,6 +134,13 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     cache.set(token, claims);
   }
 
+  /**
+   * Verifications in progress, by token: a user's tabs and sockets connect at once with one token,
+   * and all but the first wait for its answer instead of checking the signature again (the cache
+   * fills only when a check ends). Joined only under the key-set version it started with.
+   */
+  const inflight = new Map<string, { version: number | undefined; claims: Promise<AccessClaims> }>();
+
   return {
     verifyCached: (token) => cached(token),
     async verify(token) {
@@ -144,33 +151,46 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       // Taken before the key lookup: a token verified against a set that changed meanwhile (a reload
       // retiring its key mid-verification) must not be cached under the new version.
       const versionBefore = options.keys.version();
-      let payload: JWTPayload;
+      const running = inflight.get(token);
+      if (running && running.version === versionBefore) return running.claims;
+      const claims = verifyAfresh(token, versionBefore);
+      const entry = { version: versionBefore, claims };
+      inflight.set(token, entry);
       try {
-        ({ payload } = await jwtVerify(token, options.keys.getKey, {
-          issuer: options.issuer,
-          audience: options.audience,
-          algorithms: options.algorithms,
-          typ: 'at+jwt',
-          clockTolerance: options.clockToleranceSeconds,
-          // Also refuses an `iat` in the future (beyond the tolerance): with `exp - iat` bounded, a
-          // far-future `iat` would otherwise carry a far-future `exp`.
-          maxTokenAge: options.maxLifetimeSeconds,
-          currentDate: new Date(options.clock.now()),
-          requiredClaims: ['exp', 'iat', 'jti', 'sid', 'sub'],
-        }));
-      } catch (err) {
-        if (err instanceof errors.JWTExpired) throw unauthorized('The access token has expired');
-        if (err instanceof errors.JOSEError && !isKeySetFailure(err))
-          throw unauthorized('The access token is invalid');
-        // Anything else comes from fetching the key set: a dependency outage, not the client's fault.
-        throw new AppError('SERVICE_UNAVAILABLE', 'Signing keys are unavailable', {
-          data: { retryAfterSeconds: 1 },
-          cause: err,
-        });
+        return await claims;
+      } finally {
+        if (inflight.get(token) === entry) inflight.delete(token);
       }
-      const claims = toClaims(payload, options.maxLifetimeSeconds);
-      remember(token, claims, versionBefore);
-      return claims;
     },
   };
+
+  async function verifyAfresh(token: string, versionBefore: number | undefined): Promise<AccessClaims> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, options.keys.getKey, {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms: options.algorithms,
+        typ: 'at+jwt',
+        clockTolerance: options.clockToleranceSeconds,
+        // Also refuses an `iat` in the future (beyond the tolerance): with `exp - iat` bounded, a
+        // far-future `iat` would otherwise carry a far-future `exp`.
+        maxTokenAge: options.maxLifetimeSeconds,
+        currentDate: new Date(options.clock.now()),
+        requiredClaims: ['exp', 'iat', 'jti', 'sid', 'sub'],
+      }));
+    } catch (err) {
+      if (err instanceof errors.JWTExpired) throw unauthorized('The access token has expired');
+      if (err instanceof errors.JOSEError && !isKeySetFailure(err))
+        throw unauthorized('The access token is invalid');
+      // Anything else comes from fetching the key set: a dependency outage, not the client's fault.
+      throw new AppError('SERVICE_UNAVAILABLE', 'Signing keys are unavailable', {
+        data: { retryAfterSeconds: 1 },
+        cause: err,
+      });
+    }
+    const claims = toClaims(payload, options.maxLifetimeSeconds);
+    remember(token, claims, versionBefore);
+    return claims;
+  }
 }

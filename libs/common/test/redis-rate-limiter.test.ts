@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { isDependencyOutage } from '../src/errors/problem';
 import { createRedisRateLimiter } from '../src/redis/redis-rate-limiter';
+import { unreachableRedis } from './support/unreachable-redis';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 let redis: Redis;
@@ -70,14 +71,7 @@ describe('createRedisRateLimiter', () => {
   });
 
   it('when Redis cannot be reached, rejects with an outage instead of allowing', async () => {
-    // Port 1 on loopback: nothing listens, the connection is refused at once.
-    const down = new Redis('redis://127.0.0.1:1', {
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-      retryStrategy: () => null,
-      lazyConnect: true,
-    });
-    down.on('error', () => undefined);
+    const down = unreachableRedis();
     try {
       const limit = createRedisRateLimiter({
         redis: down,

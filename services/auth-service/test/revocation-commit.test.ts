@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@concord/db';
 import { Pool, type PoolClient } from 'pg';
-import { createSessionRepository, revokeSessionsInTransaction } from '../src/data-access/session.repository';
+import { createSessionRepository, revokeSessions } from '../src/data-access/session.repository';
 import { REVOCATION_TOPIC } from '../src/data-access/revocation-outbox';
 
 let db: TestDatabase;
@@ -51,12 +51,12 @@ async function outboxRows(sid: string) {
   return rows;
 }
 
-describe('revokeSessionsInTransaction', () => {
+describe('revokeSessions', () => {
   it('writes the revocation and its outbox row in the caller’s transaction', async () => {
     const exp = new Date('2031-01-01T00:15:00.000Z');
     const sid = await newSession('commit.one', exp);
 
-    const commit = await inTx((c) => revokeSessionsInTransaction(c, [sid], 'logout', new Date()), 'COMMIT');
+    const commit = await inTx((c) => revokeSessions(c, [sid], 'logout', new Date()), 'COMMIT');
 
     const rows = await outboxRows(sid);
     expect(commit).toMatchObject({ newlyRevoked: 1, entries: [{ sid, exp: exp.getTime() / 1000 }] });
@@ -73,7 +73,7 @@ describe('revokeSessionsInTransaction', () => {
   it('leaves neither the revocation nor an outbox row when the transaction rolls back', async () => {
     const sid = await newSession('commit.two', new Date('2031-01-01T00:15:00.000Z'));
 
-    await inTx((c) => revokeSessionsInTransaction(c, [sid], 'password_change', new Date()), 'ROLLBACK');
+    await inTx((c) => revokeSessions(c, [sid], 'password_change', new Date()), 'ROLLBACK');
 
     const session = await pool.query('SELECT revoked_at FROM sessions WHERE id = $1', [sid]);
     expect(session.rows).toEqual([{ revoked_at: null }]);
@@ -82,7 +82,7 @@ describe('revokeSessionsInTransaction', () => {
 
   it('writes no outbox row when no session matched', async () => {
     const commit = await inTx(
-      (c) => revokeSessionsInTransaction(c, ['00000000-0000-4000-8000-000000000000'], 'logout', new Date()),
+      (c) => revokeSessions(c, ['00000000-0000-4000-8000-000000000000'], 'logout', new Date()),
       'COMMIT',
     );
 
@@ -90,11 +90,11 @@ describe('revokeSessionsInTransaction', () => {
   });
 });
 
-/** The hot path's one-statement revoke must write exactly what the transactional one writes. */
-describe('SessionRepository.revoke (one statement)', () => {
+/** The logout path: the same statement on the pool, atomic without a transaction of the caller's. */
+describe('SessionRepository.revoke (no caller transaction)', () => {
   const repository = () => createSessionRepository(pool);
 
-  it('writes the revocation and the same outbox row as revokeSessionsInTransaction', async () => {
+  it('writes the revocation and its outbox row, one for several sessions', async () => {
     const exp = new Date('2031-01-01T00:15:00.000Z');
     const [sid, other] = [await newSession('single.one', exp), await newSession('single.two', exp)];
 

@@ -2,7 +2,7 @@ import { AppError, inTransaction } from '@concord/common';
 import type { Pool, PoolClient } from 'pg';
 import type { CredentialRepository, RevocationCommit } from '../domain/auth.ports';
 import type { RevocationReason } from '../domain/auth.model';
-import { liveSessionIdsInTransaction, revokeSessionsInTransaction } from './session.repository';
+import { liveSessionIdsInTransaction, revokeSessions } from './session.repository';
 import { toUser, USER_COLUMNS, type UserRow } from './user.repository';
 
 /**
@@ -32,7 +32,7 @@ async function endSessions(
   }
   const live = await liveSessionIdsInTransaction(client, { ...input, exceptId: input.keepSessionId });
   const ids = [...new Set([...live, ...(input.alsoRevoke ?? [])])];
-  return revokeSessionsInTransaction(client, ids, input.reason, input.now);
+  return revokeSessions(client, ids, input.reason, input.now);
 }
 
 /** {@link CredentialRepository} over pg: stamp change and revocations in one transaction. */

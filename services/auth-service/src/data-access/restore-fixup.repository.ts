@@ -1,7 +1,7 @@
 import { inTransaction } from '@concord/common';
 import type { Pool } from 'pg';
 import type { RevocationCommit } from '../domain/auth.ports';
-import { revokeSessionsInTransaction } from './session.repository';
+import { revokeSessions } from './session.repository';
 
 /** Input of {@link applyRestoreFixup}. */
 export interface RestoreFixupInput {
@@ -39,7 +39,7 @@ export interface RestoreFixupResult {
  *    `access_expires_at` of at least `min(expires_at, restoredAt + maxAccessTtl)`: the dump's value
  *    predates tokens issued after the backup, and it is what the revocation entry and every later
  *    re-seed keep the session refused until;
- * 3. those sessions are revoked through {@link revokeSessionsInTransaction} (reason `restore`),
+ * 3. those sessions are revoked through {@link revokeSessions} (reason `restore`),
  *    which enqueues their entries in the outbox, so a running relay delivers them like any revoke.
  */
 export async function applyRestoreFixup(pool: Pool, input: RestoreFixupInput): Promise<RestoreFixupResult> {
@@ -66,7 +66,7 @@ export async function applyRestoreFixup(pool: Pool, input: RestoreFixupInput): P
     RETURNING id`,
       [input.restoredAt, input.maxAccessTtlSeconds, input.now],
     );
-    const commit = await revokeSessionsInTransaction(
+    const commit = await revokeSessions(
       client,
       rows.map((r) => r.id),
       'restore',

@@ -1,30 +1,17 @@
 import {
-  enqueueOutbox,
   markOutboxPublished,
   revocationEntriesSchema,
   type OutboxHandler,
   type OutboxRelay,
-  type RevocationEntry,
 } from '@concord/common';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { z } from 'zod';
-import type { RevocationReason } from '../domain/auth.model';
 import type { RevocationOutbox, RevocationPublisher } from '../domain/auth.ports';
 
 /** Outbox topic of committed revocations (docs/decisions/009-outbox.md). */
 export const REVOCATION_TOPIC = 'revocation';
 
 const payloadSchema = z.object({ entries: revocationEntriesSchema.min(1), reason: z.string().optional() });
-
-/** Writes a committed revocation's outbox row inside the caller's transaction; no row for no entries. */
-export async function enqueueRevocation(
-  client: PoolClient,
-  entries: RevocationEntry[],
-  reason: RevocationReason,
-): Promise<string[]> {
-  if (entries.length === 0) return [];
-  return enqueueOutbox(client, [{ topic: REVOCATION_TOPIC, payload: { entries, reason } }]);
-}
 
 /**
  * Relay timing for revocations, from the lease: passes and the longest backoff a quarter lease each,

@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { RevocationReason, SessionRecord } from '../domain/auth.model';
 import type { OpenResult, RevocationCommit, RotationResult, SessionRepository } from '../domain/auth.ports';
 import { listCursorFields } from './list-cursor';
-import { enqueueRevocation, REVOCATION_TOPIC } from './revocation-outbox';
+import { REVOCATION_TOPIC } from './revocation-outbox';
 
 interface SessionRow {
   id: string;
@@ -91,31 +91,47 @@ async function touch(
 }
 
 /**
- * Marks sessions revoked (idempotent) inside the caller's transaction and enqueues the revocation in
- * the outbox in that same transaction; every repository that revokes sessions (logout, password and
- * role changes, revoke-all) goes through here, so whatever the commit of a revocation must also
+ * Marks sessions revoked (idempotent) and enqueues the revocation in the outbox, in one statement:
+ * atomic on its own (a logout: one round trip, no BEGIN/COMMIT) and part of the caller's transaction
+ * when `db` is a client inside one (password and role changes, revoke-all, the restore fixup). Every
+ * path that revokes sessions goes through here, so whatever the commit of a revocation must also
  * record is written in one place. Sessions revoked earlier are part of the result again (their
- * tokens may still be alive), so a retried revoke publishes them again.
+ * tokens may still be alive), so a retried revoke publishes them again. No entries, no outbox row.
  */
-export async function revokeSessionsInTransaction(
-  client: PoolClient,
+export async function revokeSessions(
+  db: Pool | PoolClient,
   ids: string[],
   reason: RevocationReason,
   now: Date,
 ): Promise<RevocationCommit> {
-  const { rows } = await client.query<{ id: string; access_expires_at: Date; fresh: boolean }>(
-    `WITH old AS (SELECT id, revoked_at FROM sessions WHERE id = ANY($1::uuid[]) FOR UPDATE)
-     UPDATE sessions s
-        SET revoked_at = coalesce(old.revoked_at, $3), revoked_reason = coalesce(s.revoked_reason, $2)
-       FROM old WHERE s.id = old.id
-     RETURNING s.id, s.access_expires_at, old.revoked_at IS NULL AS fresh`,
-    [ids, reason, now],
+  const { rows } = await db.query<{
+    id: string;
+    access_expires_at: Date;
+    fresh: boolean;
+    outbox_ids: string[] | null;
+  }>(
+    `WITH old AS (SELECT id, revoked_at FROM sessions WHERE id = ANY($1::uuid[]) FOR UPDATE),
+     upd AS (
+       UPDATE sessions s
+          SET revoked_at = coalesce(old.revoked_at, $3), revoked_reason = coalesce(s.revoked_reason, $2)
+         FROM old WHERE s.id = old.id
+       RETURNING s.id, s.access_expires_at, old.revoked_at IS NULL AS fresh),
+     queued AS (
+       INSERT INTO outbox (topic, payload)
+       SELECT $4, jsonb_build_object(
+                'entries', jsonb_agg(jsonb_build_object(
+                  'sid', id, 'exp', ceil(extract(epoch FROM access_expires_at))::bigint)),
+                'reason', $2::text)
+         FROM upd HAVING count(*) > 0
+       RETURNING id)
+     SELECT upd.id, upd.access_expires_at, upd.fresh, (SELECT array_agg(id::text) FROM queued) AS outbox_ids
+       FROM upd`,
+    [ids, reason, now, REVOCATION_TOPIC],
   );
-  const entries = rows.map((r) => ({ sid: r.id, exp: Math.ceil(r.access_expires_at.getTime() / 1000) }));
   return {
-    entries,
+    entries: rows.map((r) => ({ sid: r.id, exp: Math.ceil(r.access_expires_at.getTime() / 1000) })),
     newlyRevoked: rows.filter((r) => r.fresh).length,
-    outboxIds: await enqueueRevocation(client, entries, reason),
+    outboxIds: rows[0]?.outbox_ids ?? [],
     reason,
   };
 }
@@ -275,39 +291,7 @@ export function createSessionRepository(pool: Pool): SessionRepository {
     },
 
     async revoke(ids, reason, now) {
-      // revokeSessionsInTransaction's two writes as one statement, hence atomic without BEGIN and
-      // COMMIT: one round trip instead of four on every logout and revoke (the latency goal). The
-      // outbox row carries the same payload enqueueRevocation writes, and none for no entries.
-      const { rows } = await pool.query<{
-        id: string;
-        access_expires_at: Date;
-        fresh: boolean;
-        outbox_ids: string[] | null;
-      }>(
-        `WITH old AS (SELECT id, revoked_at FROM sessions WHERE id = ANY($1::uuid[]) FOR UPDATE),
-         upd AS (
-           UPDATE sessions s
-              SET revoked_at = coalesce(old.revoked_at, $3), revoked_reason = coalesce(s.revoked_reason, $2)
-             FROM old WHERE s.id = old.id
-           RETURNING s.id, s.access_expires_at, old.revoked_at IS NULL AS fresh),
-         queued AS (
-           INSERT INTO outbox (topic, payload)
-           SELECT $4, jsonb_build_object(
-                    'entries', jsonb_agg(jsonb_build_object(
-                      'sid', id, 'exp', ceil(extract(epoch FROM access_expires_at))::bigint)),
-                    'reason', $2::text)
-             FROM upd HAVING count(*) > 0
-           RETURNING id)
-         SELECT upd.id, upd.access_expires_at, upd.fresh, (SELECT array_agg(id::text) FROM queued) AS outbox_ids
-           FROM upd`,
-        [ids, reason, now, REVOCATION_TOPIC],
-      );
-      return {
-        entries: rows.map((r) => ({ sid: r.id, exp: Math.ceil(r.access_expires_at.getTime() / 1000) })),
-        newlyRevoked: rows.filter((r) => r.fresh).length,
-        outboxIds: rows[0]?.outbox_ids ?? [],
-        reason,
-      };
+      return revokeSessions(pool, ids, reason, now);
     },
 
     async revokedSince(minAccessExpiry) {

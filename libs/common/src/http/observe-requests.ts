@@ -58,18 +58,6 @@ function classify(status: number, ms: number, options: ObserveRequestsOptions, p
  */
 export function observeRequests(options: ObserveRequestsOptions) {
   const { logger, metrics } = options;
-  // The histogram's child per (method, route, status), so a request does not hash its labels. All
-  // three are bounded: Node's parser knows a fixed set of methods, routes are templates.
-  const series = new Map<string, { observe(seconds: number): void }>();
-  const durationOf = (method: string, route: string, status: string) => {
-    const key = `${method} ${route} ${status}`;
-    let child = series.get(key);
-    if (!child) {
-      child = metrics!.httpDuration.labels({ method, route, status });
-      series.set(key, child);
-    }
-    return child;
-  };
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = performance.now();
     res.locals.requestObserved = true;
@@ -81,7 +69,7 @@ export function observeRequests(options: ObserveRequestsOptions) {
       const finished = res.writableFinished;
       if (metrics && finished) {
         const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-        durationOf(req.method, route, String(status)).observe(ms / 1000);
+        metrics.httpDuration.observe({ method: req.method, route, status: String(status) }, ms / 1000);
       }
       const { problem } = res.locals;
       const { level, msg } = classify(status, ms, options, problem);

@@ -43,7 +43,15 @@ export async function createRedisClients(
     const handler = handlers.get(channel);
     if (handler) handler(message);
   });
-  await Promise.all([commands.connect(), subscriber.connect()]);
+  try {
+    await Promise.all([commands.connect(), subscriber.connect()]);
+  } catch (err) {
+    // Neither connection may outlive a failed start: each would keep reconnecting (and keep the
+    // process alive) with nobody holding it to close it.
+    commands.disconnect();
+    subscriber.disconnect();
+    throw err;
+  }
   return {
     commands,
     subscriber,

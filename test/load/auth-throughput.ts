@@ -16,8 +16,11 @@ export interface ThroughputOptions {
   baseline: Endpoint;
   /** A third side measured in the same rounds (the auth bench's peer app), or none. */
   peer?: Endpoint;
-  /** Sent to every side, so nginx parses and forwards identical requests. */
-  token: string;
+  /**
+   * Bearer tokens of different users, one per wrk thread in turn (see bench-users.ts), sent to
+   * every side, so nginx parses and forwards identical requests.
+   */
+  tokens: readonly string[];
   /** The request path (default GET /api/v1/auth/me) and more headers, the same on both sides. */
   path?: string;
   headers?: Record<string, string>;
@@ -68,7 +71,8 @@ async function runOnce(
     threads: o.wrk.threads,
     connections: o.wrk.connections,
     durationSeconds: seconds,
-    headers: { Authorization: `Bearer ${o.token}`, ...o.headers },
+    headers: o.headers,
+    bearerTokens: o.tokens,
     scriptPath: o.scriptPath,
   });
   const cpu = fullAccount(cpuSince(before, cpuGroups(endpoint)), { wrk: wrk.wrkCpuMs });

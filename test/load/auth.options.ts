@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { BASELINE_SERVERS, type BaselineServer } from './bare-server';
 import { UsageError } from './bench-context';
 
 /** Options of the auth scenario (`npm run bench -- auth [options]`). */
@@ -17,6 +18,8 @@ export interface AuthOptions {
   revokeReplicas: number[];
   /** Logouts per point of the curve other than `replicas`. */
   curveRevokes: number;
+  /** The server the bare express and peer apps run on (bare-server.ts); `express` by default. */
+  baselineServer: BaselineServer;
   /** Profile the replicas of the first pass (figures then read low; docs are left alone). */
   cpuProf: boolean;
   /** Do not touch docs/benchmarks.md. */
@@ -31,10 +34,13 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** Usage text, printed on a bad option. */
 export const AUTH_USAGE = `npm run bench -- auth [--duration 10] [--warmup 5] [--rounds 4] [--threads 2]
   [--connections 32] [--replicas 2] [--log-levels info,warn] [--revokes 200]
-  [--revoke-replicas 2,4,6,8] [--curve-revokes 100] [--cpu-prof] [--skip-docs] [--check-goals]
+  [--revoke-replicas 2,4,6,8] [--curve-revokes 100] [--baseline-server express|concord]
+  [--cpu-prof] [--skip-docs] [--check-goals]
     GET /me through nginx: ours vs bare express vs the peer app (express + jose, first level
     only), alternating rounds; then logout latency and acceptance after 204 with each replica
-    count of --revoke-replicas (--revokes at --replicas, --curve-revokes at the others).`;
+    count of --revoke-replicas (--revokes at --replicas, --curve-revokes at the others).
+    --baseline-server concord runs bare express and the peer app on Concord's own server factory
+    instead of Express's http.createServer(app), so the ratio leaves out that factory's gain.`;
 
 /** `value` as an integer in min..max (`fallback` when absent); a {@link UsageError} otherwise. */
 export function intInRange(
@@ -71,6 +77,7 @@ function parseOptions(args: string[]) {
       revokes: { type: 'string' },
       'revoke-replicas': { type: 'string' },
       'curve-revokes': { type: 'string' },
+      'baseline-server': { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       'skip-docs': { type: 'boolean' },
       'check-goals': { type: 'boolean' },
@@ -99,6 +106,9 @@ export function parseAuthOptions(args: string[]): AuthOptions {
     (a, b) => a - b,
   );
   if (revokeReplicas.length === 0) throw new UsageError('--revoke-replicas must list replica counts');
+  const baselineServer = values['baseline-server'] ?? 'express';
+  if (!(BASELINE_SERVERS as readonly string[]).includes(baselineServer))
+    throw new UsageError(`--baseline-server must be one of ${BASELINE_SERVERS.join(', ')}`);
   return {
     replicas: positiveInt('replicas', values.replicas, 2, 8),
     threads: positiveInt('threads', values.threads, 2, 64),
@@ -110,6 +120,7 @@ export function parseAuthOptions(args: string[]): AuthOptions {
     revokes: positiveInt('revokes', values.revokes, 200, 10_000),
     revokeReplicas,
     curveRevokes: positiveInt('curve-revokes', values['curve-revokes'], 100, 10_000),
+    baselineServer: baselineServer as BaselineServer,
     cpuProf: values['cpu-prof'] ?? false,
     skipDocs: values['skip-docs'] ?? false,
     checkGoals: values['check-goals'] ?? false,

@@ -123,6 +123,8 @@ export interface AuthBenchSettings {
   curveRevokes: number;
   /** Replica counts of the revoke-latency curve. */
   revokeReplicas: number[];
+  /** The server of the bare express and peer apps (bare-server.ts); absent in older results: `concord`. */
+  baselineServer?: 'express' | 'concord';
   cpuProfile: boolean;
 }
 

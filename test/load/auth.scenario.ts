@@ -11,6 +11,7 @@ import type { BenchContext } from './bench-context';
 import { startBenchStack, type BenchStack } from './bench-stack';
 import { renderAuthSection } from './benchmarks-doc';
 import { beginBenchRun, publishBenchResult } from './bench-publish';
+import { benchTokens } from './bench-users';
 import { summarizeCpuProfiles } from './cpu-profile';
 import { describeMachine, type MachineInfo } from './machine';
 import { renderHtmlReport } from './report-html';
@@ -38,14 +39,15 @@ interface Shared {
  * The peer app (peer-app.ts) behind its own nginx, configured as a team would configure it for this
  * auth-service: its internal JWKS URL, and the issuer, audience and algorithm its tokens carry.
  */
-function startPeerGateway(bench: BenchStack, token: string, count: number): Promise<BaselineGateway> {
+function startPeerGateway(bench: BenchStack, token: string, o: AuthOptions): Promise<BaselineGateway> {
   const claims = decodeJwt(token);
   const { alg } = decodeProtectedHeader(token);
   if (typeof claims.iss !== 'string' || typeof claims.aud !== 'string' || !alg)
     throw new Error('the access token lacks iss, aud or alg');
   return startBaselineGateway(
-    count,
+    o.replicas,
     {
+      BASELINE_SERVER: o.baselineServer,
       JWKS_URL: `${bench.stack.replicas[0]!.internalUrl}/.well-known/jwks.json`,
       JWT_ISSUER: claims.iss,
       JWT_AUDIENCE: claims.aud,
@@ -113,19 +115,27 @@ async function runPass(
     const admin = bench.stack.client();
     await admin.setup(USER, PASSWORD);
     const { access_token: token } = await admin.login(USER, PASSWORD);
+    const tokens = await benchTokens({
+      admin,
+      client: () => bench.stack.client(),
+      username: USER,
+      password: PASSWORD,
+      token,
+      count: o.threads,
+    });
     if (first)
       ctx.progress(
         `[${level}] starting ${o.replicas} peer app processes (express + jose) behind their own nginx`,
       );
-    const peer = first ? await startPeerGateway(bench, token, o.replicas) : undefined;
+    const peer = first ? await startPeerGateway(bench, token, o) : undefined;
     const stopPeer = peer ? ctx.defer('peer app gateway', () => peer.stop()) : undefined;
-    await preflight({ ours: bench, baseline: shared.baseline, peer, token, replicas: o.replicas });
+    await preflight({ ours: bench, baseline: shared.baseline, peer, tokens, replicas: o.replicas });
     const pass = await measureThroughput({
       logLevel: level,
       ours: { url: bench.stack.gatewayUrl.replace('//localhost:', '//127.0.0.1:'), pids: bench.pids },
       baseline: { url: shared.baseline.url, pids: shared.baseline.pids },
       peer: peer ? { url: peer.url, pids: peer.pids } : undefined,
-      token,
+      tokens,
       wrk: o,
       rounds: o.rounds,
       scriptPath: shared.scriptPath,
@@ -176,8 +186,10 @@ export async function authScenario(ctx: BenchContext): Promise<number> {
     cpuProf: o.cpuProf,
   });
 
-  ctx.progress(`starting ${o.replicas} bare express processes behind their own nginx (baseline)`);
-  const baseline = await startBaselineGateway(o.replicas);
+  ctx.progress(
+    `starting ${o.replicas} bare express processes (on the ${o.baselineServer} server) behind their own nginx (baseline)`,
+  );
+  const baseline = await startBaselineGateway(o.replicas, { BASELINE_SERVER: o.baselineServer });
   const stopBaseline = ctx.defer('baseline gateway', () => baseline.stop());
   const shared = { baseline, scriptPath: await writeWrkScript(tmp), loadAtStart };
 
@@ -215,6 +227,7 @@ export async function authScenario(ctx: BenchContext): Promise<number> {
       revokes: o.revokes,
       curveRevokes: o.curveRevokes,
       revokeReplicas: o.revokeReplicas,
+      baselineServer: o.baselineServer,
       cpuProfile: o.cpuProf,
     },
     passes,

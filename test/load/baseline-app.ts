@@ -2,14 +2,15 @@
  * The baseline of the benchmarks, run as its own process (like a replica): express 5 answering
  * `{ok:true}` for GET /api/v1/auth/me, and for GET /api/v1/settings/bench/<key> a fixed setting
  * (`BASELINE_SETTING_BODY`, `BASELINE_SETTING_ETAG`: the bench copies both from a real answer, so
- * both sides send the same bytes) with its strong ETag and 304 on a matching If-None-Match. It uses
- * the services' own HTTP server factory and the same app settings (no express ETag, no
- * X-Powered-By), so what a comparison measures is exactly Concord's per-request work (context,
- * logging, metrics, token and revocation checks, the handler, its database read), not server
- * plumbing. Usage: `PORT=<port> node baseline-app.js`.
+ * both sides send the same bytes) with its strong ETag and 304 on a matching If-None-Match. The same
+ * app settings as the services (no express ETag, no X-Powered-By), on the server Express's
+ * `app.listen` makes, or on Concord's own server factory with `BASELINE_SERVER=concord` (see
+ * bare-server.ts: then a comparison measures only Concord's per-request work, context, metrics,
+ * token and revocation checks, the handler, its database read). Usage: `PORT=<port> node baseline-app.js`.
  */
-import { closeGracefully, createServer, listen } from '@concord/common';
+import { closeGracefully, listen } from '@concord/common';
 import express from 'express';
+import { bareServer } from './bare-server';
 
 async function main(): Promise<void> {
   const app = express();
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
     }
     res.type('application/json').send(settingBody);
   });
-  const server = createServer(app);
+  const server = bareServer(app);
   const port = await listen(server, Number(process.env.PORT ?? 0), '127.0.0.1');
   process.stdout.write(`baseline listening on ${port}\n`);
   process.once('SIGTERM', () => {

@@ -1,4 +1,5 @@
 import { parseAuthOptions } from './auth.options';
+import { baselineServer } from './bare-server';
 import { DOCS_FILE, parseBenchArgs, QUICK_ARGS, QUICK_DOCS_FILE, worstCode } from './bench-args';
 import { UsageError } from './bench-context';
 import { parseRealtimeOptions } from './realtime.options';
@@ -91,6 +92,15 @@ describe('parseAuthOptions', () => {
   it('sorts and deduplicates the curve and refuses a replica count out of range', () => {
     expect(parseAuthOptions(['--revoke-replicas', '8,2,2']).revokeReplicas).toEqual([2, 8]);
     expect(() => parseAuthOptions(['--revoke-replicas', '2,9'])).toThrow(UsageError);
+  });
+
+  it("runs the baselines on Express's own server unless told to use Concord's", () => {
+    expect(parseAuthOptions([]).baselineServer).toBe('express');
+    expect(parseAuthOptions(['--baseline-server', 'concord']).baselineServer).toBe('concord');
+    expect(() => parseAuthOptions(['--baseline-server', 'fastify'])).toThrow(UsageError);
+    expect(baselineServer(undefined)).toBe('express');
+    expect(baselineServer('concord')).toBe('concord');
+    expect(() => baselineServer('Concord')).toThrow(/BASELINE_SERVER/);
   });
 });
 

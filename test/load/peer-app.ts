@@ -5,15 +5,17 @@
  * typical stateless JWT app it checks signature, algorithm, `typ`, issuer, audience and expiry (with
  * a clock tolerance), and nothing else: no revocation, no verified-token cache, no request context.
  * The key set is fetched once at start with `createRemoteJWKSet` from auth-service's internal JWKS
- * listener (refetched only for an unknown `kid`, as jose does). Same HTTP server factory and app
- * settings as baseline-app.ts, so a comparison measures what each app does per request.
+ * listener (refetched only for an unknown `kid`, as jose does). Same HTTP server (bare-server.ts)
+ * and app settings as baseline-app.ts, so a comparison measures what each app does per request.
  *
- * Environment: PORT, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_ALGORITHMS (comma-separated).
+ * Environment: PORT, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_ALGORITHMS (comma-separated),
+ * BASELINE_SERVER (bare-server.ts).
  * Usage: `node peer-app.js`.
  */
-import { closeGracefully, createServer, listen } from '@concord/common';
+import { closeGracefully, listen } from '@concord/common';
 import express from 'express';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
+import { bareServer } from './bare-server';
 
 /** A required environment variable (the bench always sets them). */
 function env(name: string): string {
@@ -62,7 +64,7 @@ async function main(): Promise<void> {
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
-  const server = createServer(app);
+  const server = bareServer(app);
   const port = await listen(server, Number(process.env.PORT ?? 0), '127.0.0.1');
   process.stdout.write(`peer app listening on ${port}\n`);
   process.once('SIGTERM', () => {

@@ -11,6 +11,7 @@ import { startBaselineGateway } from './baseline-gateway';
 import type { BenchContext } from './bench-context';
 import { startBenchStack, type BenchStack } from './bench-stack';
 import { beginBenchRun, publishBenchResult } from './bench-publish';
+import { benchTokens } from './bench-users';
 import { f } from './benchmarks-doc';
 import { renderSettingsSection } from './settings-doc';
 import { summarizeCpuProfiles } from './cpu-profile';
@@ -193,9 +194,11 @@ async function measureGets(
   ctx: BenchContext,
   o: SettingsOptions,
   bench: BenchStack,
-  token: string,
+  tokens: readonly string[],
   tmp: string,
 ): Promise<GetPass[]> {
+  const [token] = tokens;
+  if (!token) throw new Error('no token');
   const client = bench.stack.client();
   const probePath = `/api/v1/settings/bench/${PROBE_KEY}`;
   const put = await client.request('PUT', probePath, {
@@ -247,7 +250,7 @@ async function measureGets(
           pids: bench.settingsPids,
         },
         baseline: { url: baseline.url, pids: baseline.pids },
-        token,
+        tokens,
         path: probePath,
         headers: v.headers,
         wrk: {
@@ -383,7 +386,15 @@ export async function settingsScenario(ctx: BenchContext): Promise<number> {
   ctx.progress(
     `[hot key] ${hotKey.commitsPerSecond.toFixed(0)} commits/s, 412 rate ${(100 * hotKey.conflictRate).toFixed(1)}%, final value ${hotKey.finalValue} for ${hotKey.commits} 200s`,
   );
-  const get = await measureGets(ctx, o, bench, token, tmp);
+  const tokens = await benchTokens({
+    admin,
+    client: () => bench.stack.client(),
+    username: 'bench.ceo',
+    password: PASSWORD,
+    token,
+    count: o.threads,
+  });
+  const get = await measureGets(ctx, o, bench, tokens, tmp);
   ctx.progress('stopping the stack, dropping its database and Redis keys');
   await release();
 

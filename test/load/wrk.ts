@@ -7,12 +7,24 @@ import { clockTicksPerSecond } from './cpu-usage';
 const PERCENTILES = [1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9, 99.99];
 
 /**
- * wrk's `done` hook. It prints exact percentiles as one JSON line (the text report rounds them and
+ * wrk's hooks. `setup` and `init` give each thread its own bearer token from `WRK_BEARER_TOKENS`
+ * (space-separated, handed out in turn; none: the command line's headers alone), set before wrk
+ * formats the thread's one request, so it costs nothing per request. The `done` hook prints exact percentiles as one JSON line (the text report rounds them and
  * has only four), plus wrk's own CPU time read from /proc/self/stat at the very end: the load
  * generator shares the machine with what it measures, so its cost belongs in the CPU account.
  * No `response` hook: defining one makes wrk parse every response in Lua and roughly halves its rate.
  */
 const DONE_SCRIPT = `
+local tokens = {}
+for t in (os.getenv("WRK_BEARER_TOKENS") or ""):gmatch("%S+") do tokens[#tokens + 1] = t end
+local threads = 0
+setup = function(thread)
+  if #tokens > 0 then thread:set("bearer", tokens[threads % #tokens + 1]) end
+  threads = threads + 1
+end
+init = function(args)
+  if bearer then wrk.headers["Authorization"] = "Bearer " .. bearer end
+end
 done = function(summary, latency, requests)
   local cpu = -1
   local f = io.open("/proc/self/stat", "r")
@@ -43,6 +55,8 @@ export interface WrkOptions {
   connections: number;
   durationSeconds: number;
   headers?: Record<string, string>;
+  /** One `Authorization: Bearer` token per thread, in turn (instead of one in `headers`). */
+  bearerTokens?: readonly string[];
   /** From {@link writeWrkScript}. */
   scriptPath: string;
 }
@@ -70,7 +84,7 @@ export interface WrkResult {
   wrkCpuMs: number;
 }
 
-/** Writes the Lua `done` hook into `dir` and returns its path. */
+/** Writes the Lua hooks into `dir` and returns its path. */
 export async function writeWrkScript(dir: string): Promise<string> {
   const file = path.join(dir, 'wrk-report.lua');
   await writeFile(file, DONE_SCRIPT);
@@ -137,7 +151,10 @@ export function runWrk(options: WrkOptions): Promise<WrkResult> {
     options.url,
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('wrk', args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, WRK_BEARER_TOKENS: (options.bearerTokens ?? []).join(' ') },
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));

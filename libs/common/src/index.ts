@@ -16,6 +16,7 @@ export * from './net/client-ip';
 export * from './logging/redact-secrets';
 export * from './logging/logger';
 export * from './http/request-context';
+export * from './http/send-json';
 export * from './http/observe-requests';
 export * from './http/problem-middleware';
 export * from './http/service-app';

@@ -8,7 +8,7 @@ import type { HttpFront } from '../http/service-app';
 import { createLogger, flushLogger } from '../logging/logger';
 import { createClientIpResolver } from '../net/client-ip';
 import { systemClock } from '../ops/clock';
-import { closeGracefully, createServer, listen } from '../ops/http-server';
+import { adoptAppPrototypes, closeGracefully, createServer, listen } from '../ops/http-server';
 import { createMetricsServer } from '../ops/metrics';
 import { startServiceSettings } from '../settings/service-settings';
 import { openServiceClients, tlsFiles, tokenVerifierFactory } from './service-clients';
@@ -170,6 +170,7 @@ export async function startService<C extends ServiceConfig, F extends ServiceFea
 
     await revocations.start();
     handler.app = parts.app;
+    adoptAppPrototypes(server, parts.app);
     const port = await listen(server, config.PORT, host);
     const ports: Record<string, number> = {};
     const secondary: { name: string; server: http.Server }[] = [];

@@ -2,6 +2,7 @@ import {
   AppError,
   methodNotAllowed,
   parseCursor,
+  sendJson,
   type Authenticator,
   type AuthContext,
 } from '@concord/common';
@@ -64,7 +65,8 @@ export function authRoutes(router: Router, deps: AuthRoutesDeps): Router {
     .get(requireAuth, async (req, res) => {
       const auth = caller(req);
       const user = await deps.auth.me(auth);
-      res.json({ id: user.id, username: user.username, role: user.role, session_id: auth.sid });
+      // The hottest answer: sendJson skips Express's send path (see there).
+      sendJson(res, { id: user.id, username: user.username, role: user.role, session_id: auth.sid });
     })
     .all(methodNotAllowed(['GET']));
 

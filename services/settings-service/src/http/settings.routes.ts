@@ -1,4 +1,4 @@
-import { AppError, methodNotAllowed, type Authenticator } from '@concord/common';
+import { AppError, methodNotAllowed, sendJson, type Authenticator } from '@concord/common';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { etagOf, evaluateRead, readPreconditions, type Preconditions } from '../domain/preconditions';
 import { versionConflict, type SettingsReader } from '../domain/settings-reader';
@@ -17,18 +17,6 @@ function preconditionsOf(req: Request): Preconditions {
 
 function writerOf(req: Request): Writer {
   return { sub: req.auth!.sub, role: req.auth!.role, requestId: req.id };
-}
-
-/**
- * Writes JSON without `res.json`: Express's `res.send` turns a GET into 304 by itself whenever its
- * `fresh` check passes, and that check treats `If-None-Match: *` as always fresh. Preconditions are
- * the domain's decision (a key at its default does not match `*`), so they must not be re-judged.
- */
-function sendJson(res: Response, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
 }
 
 // Settings change under a client's feet: a cache may keep a copy, but must revalidate it every time

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger';
 import {
+  connectSubscriber,
   createRedisConnection,
   createSubscriberConnection,
   type RedisClient,
@@ -44,7 +45,7 @@ export async function createRedisClients(
     if (handler) handler(message);
   });
   try {
-    await Promise.all([commands.connect(), subscriber.connect()]);
+    await Promise.all([commands.connect(), connectSubscriber(subscriber, target)]);
   } catch (err) {
     // Neither connection may outlive a failed start: each would keep reconnecting (and keep the
     // process alive) with nobody holding it to close it.

@@ -1,6 +1,8 @@
+import net from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import {
   clusterNodeAuth,
+  connectSubscriber,
   createRedisConnection,
   createSubscriberConnection,
   redisTarget,
@@ -52,6 +54,56 @@ describe('createSubscriberConnection on a cluster', () => {
     expect(c).toBeInstanceOf(Redis);
     expect(nodes).toContainEqual({ host: c.options.host, port: c.options.port });
     c.disconnect();
+  });
+});
+
+/** A loopback port nothing listens on (bound, then released). */
+async function deadPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('connectSubscriber on a cluster', () => {
+  // The machine's Redis stands in for the one live seed: the subscriber is a plain connection.
+  const live = { host: '127.0.0.1', port: 6379 };
+
+  it('connects through whichever seed answers when the first ones it tries are dead nodes', async () => {
+    const nodes = [
+      { host: '127.0.0.1', port: await deadPort() },
+      { host: '127.0.0.1', port: await deadPort() },
+      live,
+    ];
+    // The first seed is picked at random: enough subscribers that every start is likely tried.
+    for (let i = 0; i < 8; i++) {
+      const c = createSubscriberConnection({ url: 'redis://unused', clusterNodes: nodes }, `dead-seeds-${i}`);
+      try {
+        await connectSubscriber(c, { url: 'redis://unused', clusterNodes: nodes });
+        expect(c.status).toBe('ready');
+        expect({ host: c.options.host, port: c.options.port }).toEqual(live);
+      } finally {
+        c.disconnect();
+      }
+    }
+  });
+
+  it('fails within a connect timeout per seed when no seed answers', async () => {
+    const nodes = [
+      { host: '127.0.0.1', port: await deadPort() },
+      { host: '127.0.0.1', port: await deadPort() },
+    ];
+    const c = createSubscriberConnection({ url: 'redis://unused', clusterNodes: nodes }, 'no-seed');
+    const started = Date.now();
+    try {
+      await expect(connectSubscriber(c, { url: 'redis://unused', clusterNodes: nodes })).rejects.toThrow(
+        /no cluster seed accepted the subscriber/,
+      );
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      c.disconnect();
+    }
   });
 });
 

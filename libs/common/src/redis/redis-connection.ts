@@ -146,3 +146,37 @@ export function createSubscriberConnection(target: string | RedisTarget, connect
   });
   return client;
 }
+
+/**
+ * Connects a subscriber from {@link createSubscriberConnection}. On a single Redis that is
+ * `connect()`: it fails at once while Redis is down, so a service does not start without it. On a
+ * cluster the first seed may be a dead node (a failed master not yet forgotten), and `connect()`
+ * rejects on that node's refusal ("Connection is closed") although the retry strategy is already
+ * on its way to the next seed; so this waits for `ready` from whichever seed answers, and fails only
+ * when none did within a connect timeout per seed (the retry strategy then backs off and the
+ * caller disconnects).
+ */
+export async function connectSubscriber(subscriber: Redis, target: string | RedisTarget): Promise<void> {
+  const seeds = toRedisTarget(target).clusterNodes?.length ?? 0;
+  if (seeds === 0) {
+    await subscriber.connect();
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      subscriber.off('ready', onReady);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => done();
+    const timer = setTimeout(
+      () =>
+        done(new Error(`no cluster seed accepted the subscriber within ${seeds * CONNECT_TIMEOUT_MS} ms`)),
+      seeds * CONNECT_TIMEOUT_MS,
+    );
+    subscriber.once('ready', onReady);
+    // Its rejection is a seed's refusal, which the retry strategy answers by trying the next one.
+    subscriber.connect().catch(() => undefined);
+  });
+}

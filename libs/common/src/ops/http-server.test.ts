@@ -31,13 +31,11 @@ function watch(server: http.Server): Seen {
 function app() {
   const a = express();
   a.get('/q', (req, res) => {
-    res
-      .status(201)
-      .json({
-        query: req.query,
-        host: req.get('host') !== undefined,
-        node: req instanceof http.IncomingMessage,
-      });
+    res.status(201).json({
+      query: req.query,
+      host: req.get('host') !== undefined,
+      node: req instanceof http.IncomingMessage,
+    });
   });
   return a;
 }

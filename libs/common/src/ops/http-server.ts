@@ -30,7 +30,7 @@ const messageConstructors = new WeakMap<
 
 /**
  * A constructor for the server's requests (or responses) whose objects are created with a prototype
- * chosen later ({@link adoptMessagePrototypes}): `new` reads `prototype` at each construction, and a
+ * chosen later ({@link adoptAppPrototypes}): `new` reads `prototype` at each construction, and a
  * function's `prototype` (unlike a class's) can be reassigned. Node's own `IncomingMessage` and
  * `ServerResponse` are plain functions, so calling one on the new object is exactly what `new` would
  * do. (`Reflect.construct` with this function as new.target measured 3x slower than the call.)
@@ -49,6 +49,9 @@ function callable(base: unknown): boolean {
   return typeof base === 'function' && !Function.prototype.toString.call(base).startsWith('class');
 }
 
+/** Whether this Node's message types allow {@link adoptable} constructors (Node 20: yes). */
+const ADOPTABLE = callable(http.IncomingMessage) && callable(http.ServerResponse);
+
 /**
  * Creates (does not listen) an HTTP or HTTPS server with Concord's timeouts and its one request
  * handler: a component that attaches to the server later (Socket.IO) wraps that handler, so no
@@ -63,8 +66,7 @@ function callable(base: unknown): boolean {
  * expressjs/express#5998 and decision 025.
  */
 export function createServer(listener: RequestListener, tls?: TlsFiles): http.Server {
-  const adopt = callable(http.IncomingMessage) && callable(http.ServerResponse);
-  const constructors = adopt
+  const constructors = ADOPTABLE
     ? { request: adoptable(http.IncomingMessage), response: adoptable(http.ServerResponse) }
     : undefined;
   const messages = constructors
